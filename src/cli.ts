@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * `greentrainer <command>`: the command-line entry point. Parses arguments, runs one command,
+ * prints its output, and turns any error into one message on stderr and a non-zero exit code.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { packageVersion } from './commands/package-root.js';
+import { runPlan } from './commands/plan.js';
+import { runSelect } from './commands/select.js';
+import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from './greentrainer/schemes.js';
+import { DEFAULT_RESOLUTION } from './greentrainer/selector.js';
+
+function integer(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected an integer ≥ ${min}, got '${value}'`);
+    return n;
+  };
+}
+
+function rho(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1)
+    throw new InvalidArgumentError(`expected a number in (0, 1], got '${value}'`);
+  return n;
+}
+
+export function program(): Command {
+  const cli = new Command('greentrainer')
+    .description('Carbon-aware fine-tuning of language models: GreenTrainer adaptive backpropagation')
+    .showHelpAfterError('(run with --help for usage)');
+
+  cli
+    .command('plan')
+    .description(
+      'FLOPs of one training step under full fine-tuning, FT-Top2, LoRA, prefix tuning and GreenTrainer',
+    )
+    .requiredOption(
+      '-m, --model <name|path>',
+      'preset name (see config/models/), config.json, or a model folder',
+    )
+    .option('--rho <ρ>', 'FLOPs objective: a step may cost ρ × full fine-tuning', rho, 0.5)
+    .option('-b, --batch <n>', 'sequences per step', integer(1), 4)
+    .option('--input-length <tokens>', 'input (source) tokens per sequence', integer(0), 512)
+    .option('--output-length <tokens>', 'output (target) tokens per sequence', integer(0), 64)
+    .option('--lora-rank <r>', 'LoRA rank', integer(1), DEFAULT_LORA_RANK)
+    .option(
+      '--prefix-length <p>',
+      'prefix-tuning positions per attention layer',
+      integer(1),
+      DEFAULT_PREFIX_LENGTH,
+    )
+    .option('--resolution <T_q>', 'selector FLOPs resolution', integer(1), DEFAULT_RESOLUTION)
+    .option('--importance <file>', 'importance scores: JSON object name → score, or an array in tensor order')
+    .option('--tensors', 'also list every tensor with its t_dy and t_dw', false)
+    .option('--json', 'print JSON for scripts', false)
+    .action((o) => console.log(runPlan(o)));
+
+  cli
+    .command('select')
+    .description('solve one tensor-selection problem exactly (paper Eq. 5)')
+    .requiredOption(
+      '-i, --input <file>',
+      'JSON {"t_dy": [...], "t_dw": [...], "importance": [...], "budget": B}; - for stdin',
+    )
+    .addOption(
+      new Option('--resolution <T_q>', 'FLOPs resolution (overrides the file)').argParser(integer(1)),
+    )
+    .option('--json', 'print JSON for scripts', false)
+    .action((o) => console.log(runSelect(o)));
+
+  cli.version(packageVersion());
+  return cli;
+}
+
+try {
+  await program().parseAsync();
+} catch (error) {
+  console.error(`greentrainer: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}
