@@ -1,0 +1,218 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    ...(input === undefined ? {} : { input }),
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('cli', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'greentrainer-cli-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, content: unknown) => {
+    const file = join(dir, name);
+    writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+    return file;
+  };
+
+  describe('plan', () => {
+    it('prints every scheme as JSON for a preset', () => {
+      const r = cli(['plan', '--model', 'opt-2.7b', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const plan = JSON.parse(r.stdout);
+      assert.equal(plan.model, 'opt-2.7b');
+      assert.equal(plan.tensors, 516);
+      assert.ok(plan.flops.forward > 0 && plan.flops.backward_full > plan.flops.forward);
+      assert.equal(plan.schemes.full.reduction, 0);
+      for (const s of ['top2', 'lora', 'prefix']) assert.ok(plan.schemes[s].reduction > 0.2, s);
+      assert.equal(plan.schemes.greentrainer, undefined);
+    });
+
+    it('selects tensors within ρ from an importance array and a model folder', () => {
+      const model = join(dir, 'tiny-opt');
+      const config = {
+        model_type: 'opt',
+        vocab_size: 64,
+        hidden_size: 16,
+        num_hidden_layers: 2,
+        ffn_dim: 32,
+        num_attention_heads: 2,
+        max_position_embeddings: 32,
+      };
+      rmSync(model, { recursive: true, force: true });
+      spawnSync('mkdir', ['-p', model]);
+      write('tiny-opt/config.json', config);
+      const n = JSON.parse(cli(['plan', '-m', model, '--json']).stdout).tensors;
+      const scores = write(
+        'scores.json',
+        Array.from({ length: n }, (_, k) => (k % 3 === 0 ? -0.1 : 1 / (k + 1))),
+      );
+      const r = cli(['plan', '-m', model, '--rho', '0.6', '--importance', scores, '--json', '--batch', '2']);
+      assert.equal(r.status, 0, r.stderr);
+      const plan = JSON.parse(r.stdout);
+      const gt = plan.schemes.greentrainer;
+      assert.equal(gt.status, 'selected');
+      assert.ok(gt.flops <= 0.6 * plan.schemes.full.flops);
+      assert.ok(gt.selected.length > 0);
+      assert.ok(!gt.selected.includes('model.decoder.final_layer_norm.bias'), 'index 0 has a negative score');
+    });
+
+    it('accepts importance as an object name → score and prints a table by default', () => {
+      const tensors = JSON.parse(cli(['plan', '-m', 'gpt2', '--tensors', '--json']).stdout).tensor_flops;
+      const scores = write(
+        'named.json',
+        Object.fromEntries(tensors.map((t: { name: string }, k: number) => [t.name, k + 1])),
+      );
+      const r = cli(['plan', '-m', 'gpt2', '--importance', scores]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /GreenTrainer \(ρ=0\.5\)\s+[\d.]+ [GT]FLOP\s+\d+\.\d %\s+\d+ tensors/);
+      assert.match(r.stdout, /^full fine-tuning\s/m);
+    });
+
+    const errors: Array<[string, string[], RegExp]> = [
+      [
+        'ρ out of range',
+        ['plan', '-m', 'gpt2', '--rho', '1.5'],
+        /option '--rho <ρ>' argument '1.5' is invalid\. expected a number in \(0, 1\]/,
+      ],
+      [
+        'ρ below the floor',
+        ['plan', '-m', 'gpt2', '--rho', '0.2'],
+        /ρ = 0\.2 is below this model's floor ρ_min = 0\.33\d\d/,
+      ],
+      [
+        'an unknown preset',
+        ['plan', '-m', 'opt-175b'],
+        /--model opt-175b: no such preset, file or folder; presets: bloomz-3b, flan-t5-xl, gpt2, /,
+      ],
+      [
+        'a non-integer batch',
+        ['plan', '-m', 'gpt2', '--batch', '2.5'],
+        /expected an integer ≥ 1, got '2\.5'/,
+      ],
+      ['a missing --model', ['plan'], /required option '-m, --model <name\|path>' not specified/],
+    ];
+    for (const [what, args, message] of errors) {
+      it(`fails with a clear message on ${what}`, () => {
+        const r = cli(args);
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, message);
+      });
+    }
+
+    it('names the file and field of a broken config', () => {
+      const file = write('broken.json', { model_type: 'llama', hidden_size: 64 });
+      const r = cli(['plan', '-m', file]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, new RegExp(`invalid model config ${file}:\\n  - vocab_size: `));
+    });
+
+    it('names the line and column of invalid JSON', () => {
+      const file = write('bad.json', '{\n  "model_type": "opt",\n  "hidden_size": 12,,\n}');
+      const r = cli(['plan', '-m', file]);
+      assert.notEqual(r.status, 0);
+      assert.match(
+        r.stderr,
+        new RegExp(`${file}: invalid JSON at line 3, column 21: Expected double-quoted property name`),
+      );
+    });
+
+    it('rejects an importance file with unknown names or the wrong length', () => {
+      const wrong = write('short.json', [1, 2, 3]);
+      assert.match(
+        cli(['plan', '-m', 'gpt2', '--importance', wrong]).stderr,
+        /expected 148 scores \(one per tensor, in backpropagation order\), got 3/,
+      );
+      const named = write('unknown.json', { 'transformer.h.99.attn.c_attn.weight': 1 });
+      assert.match(
+        cli(['plan', '-m', 'gpt2', '--importance', named]).stderr,
+        /unknown tensor names: transformer\.h\.99\.attn\.c_attn\.weight/,
+      );
+    });
+  });
+
+  describe('select', () => {
+    it('prints the optimal mask, its importance and its cost as JSON', () => {
+      const file = write('problem.json', {
+        t_dy: [0, 2, 1, 4, 0],
+        t_dw: [5, 1, 7, 3, 1],
+        importance: [1, 3, 10, 5, 3],
+        budget: 11,
+      });
+      const r = cli(['select', '--input', file, '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), {
+        mask: [0, 1, 1, 0, 0],
+        importance: 13,
+        cost: 11,
+        status: 'selected',
+        deepest: 2,
+        exact: true,
+      });
+    });
+
+    it('reads the problem from standard input', () => {
+      const r = cli(
+        ['select', '-i', '-', '--json'],
+        JSON.stringify({ t_dy: [1], t_dw: [1], importance: [-1], budget: 5 }),
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).status, 'nothing-worth-training');
+    });
+
+    const errors: Array<[string, unknown, RegExp]> = [
+      [
+        'mismatched lengths',
+        { t_dy: [1, 2], t_dw: [1, 2], importance: [1], budget: 3 },
+        /t_dy, t_dw and importance must have the same length, got 2, 2 and 1/,
+      ],
+      [
+        'a non-numeric value',
+        { t_dy: [1, 'x'], t_dw: [1, 2], importance: [1, 1], budget: 3 },
+        /t_dy\.1: Invalid input: expected number, received string/,
+      ],
+      [
+        'a missing budget',
+        { t_dy: [1], t_dw: [1], importance: [1] },
+        /budget: Invalid input: expected number, received undefined/,
+      ],
+      [
+        'an unknown key',
+        { t_dy: [1], t_dw: [1], importance: [1], budget: 1, rho: 0.5 },
+        /Unrecognized key: "rho"/,
+      ],
+    ];
+    for (const [what, problem, message] of errors) {
+      it(`fails with a clear message on ${what}`, () => {
+        const r = cli(['select', '-i', write('bad-problem.json', problem)]);
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /invalid selection input .*bad-problem\.json:/);
+        assert.match(r.stderr, message);
+      });
+    }
+  });
+
+  it('documents every command with --help', () => {
+    for (const command of ['plan', 'select']) {
+      const r = cli([command, '--help']);
+      assert.equal(r.status, 0);
+      assert.match(r.stdout, new RegExp(`Usage: greentrainer ${command} \\[options\\]`));
+      assert.match(r.stdout, /--json/);
+    }
+    assert.match(cli(['--help']).stdout, /plan \[options\]\s+FLOPs of one training step/);
+  });
+});

@@ -1,0 +1,35 @@
+/** Test helpers: the bundled model configs and a seeded random generator. */
+import { readFileSync } from 'node:fs';
+import { buildArchitecture } from '../../src/greentrainer/architectures/index.js';
+import type { ModelSpec } from '../../src/greentrainer/graph.js';
+
+export const PRESETS = [
+  'opt-350m',
+  'opt-1.3b',
+  'opt-2.7b',
+  'opt-6.7b',
+  'bloomz-3b',
+  'flan-t5-xl',
+  'gpt2',
+  'tinyllama-1.1b',
+] as const;
+
+export function presetConfig(name: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL(`../../config/models/${name}.json`, import.meta.url), 'utf8'));
+}
+
+export function presetSpec(name: string): ModelSpec {
+  return buildArchitecture(presetConfig(name), `${name}.json`);
+}
+
+/** mulberry32: a small deterministic PRNG, so random tests replay exactly. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
