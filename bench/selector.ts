@@ -8,24 +8,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { selectionCost, selectTensors } from '../src/greentrainer/selector.js';
+import { rng } from '../test/helpers/random.js';
 
 interface Instance {
   readonly tDy: Int32Array;
   readonly tDw: Int32Array;
   readonly importance: Float64Array;
   readonly budget: number;
-}
-
-/** mulberry32, so every run benchmarks the same instances. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

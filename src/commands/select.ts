@@ -4,8 +4,7 @@
  * (index 0 nearest the output) and prints the optimal mask.
  */
 import { z } from 'zod';
-import { toIssues } from '../greentrainer/architectures/hf-config.js';
-import { SelectionInputError } from '../greentrainer/errors.js';
+import { SelectionInputError, toIssues } from '../greentrainer/errors.js';
 import { type Selection, selectTensors } from '../greentrainer/selector.js';
 import { readJsonFile } from './json-file.js';
 import { formatFlops } from './table.js';

@@ -2,6 +2,7 @@
  * Errors of the planning core. Each constructor takes the facts and builds a message that names
  * the input, the field and what was expected; callers print `message` as it is.
  */
+import type { ZodError } from 'zod';
 
 /** One problem found while validating an input, as data. */
 export interface Issue {
@@ -14,14 +15,22 @@ export function formatIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `  - ${i.path === '' ? '(root)' : i.path}: ${i.message}`).join('\n');
 }
 
-/** A Hugging Face `config.json` that greentrainer cannot build a model from. */
-export class ModelConfigError extends Error {
-  override readonly name = 'ModelConfigError';
+/** An input rejected for one or more issues; the message lists them under the input's name. */
+abstract class IssuesError extends Error {
   constructor(
+    what: string,
     readonly source: string,
     readonly issues: readonly Issue[],
   ) {
-    super(`invalid model config ${source}:\n${formatIssues(issues)}`);
+    super(`invalid ${what} ${source}:\n${formatIssues(issues)}`);
+  }
+}
+
+/** A Hugging Face `config.json` that greentrainer cannot build a model from. */
+export class ModelConfigError extends IssuesError {
+  override readonly name = 'ModelConfigError';
+  constructor(source: string, issues: readonly Issue[]) {
+    super('model config', source, issues);
   }
 }
 
@@ -31,12 +40,14 @@ export class RhoError extends Error {
 }
 
 /** A selection problem whose numbers do not fit together. */
-export class SelectionInputError extends Error {
+export class SelectionInputError extends IssuesError {
   override readonly name = 'SelectionInputError';
-  constructor(
-    readonly source: string,
-    readonly issues: readonly Issue[],
-  ) {
-    super(`invalid selection input ${source}:\n${formatIssues(issues)}`);
+  constructor(source: string, issues: readonly Issue[]) {
+    super('selection input', source, issues);
   }
+}
+
+/** zod's issues as ours. */
+export function toIssues(error: ZodError): Issue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }

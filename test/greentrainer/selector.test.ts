@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { SelectionInputError } from '../../src/greentrainer/errors.js';
 import { type SelectionProblem, selectionCost, selectTensors } from '../../src/greentrainer/selector.js';
-import { rng } from '../helpers/presets.js';
+import { rng } from '../helpers/random.js';
 
 /** σ(m) cost written independently of the selector: dy runs down to the deepest selected tensor. */
 function referenceCost(p: SelectionProblem, mask: ArrayLike<number>): number {

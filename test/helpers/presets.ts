@@ -1,4 +1,4 @@
-/** Test helpers: the bundled model configs and a seeded random generator. */
+/** Test helpers: the bundled model configs. */
 import { readFileSync } from 'node:fs';
 import { buildArchitecture } from '../../src/greentrainer/architectures/index.js';
 import type { ModelSpec } from '../../src/greentrainer/graph.js';
@@ -20,16 +20,4 @@ export function presetConfig(name: string): Record<string, unknown> {
 
 export function presetSpec(name: string): ModelSpec {
   return buildArchitecture(presetConfig(name), `${name}.json`);
-}
-
-/** mulberry32: a small deterministic PRNG, so random tests replay exactly. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -10,7 +10,15 @@
  *   is W_K but that leaves W_V out is charged for dV it does not run: the model errs on the safe
  *   side by at most one attention matmul of one layer.
  */
-import type { Activation, AttentionOp, LinearOp, NormOp, Stream, WeightLayout } from '../graph.js';
+import type {
+  Activation,
+  AttentionOp,
+  EmbeddingOp,
+  LinearOp,
+  NormOp,
+  Stream,
+  WeightLayout,
+} from '../graph.js';
 import type { AttentionOptions, SpecBuilder } from './builder.js';
 
 export interface SplitProjections {
@@ -60,16 +68,14 @@ export function attentionSublayer(b: SpecBuilder, s: AttentionSublayer): Attenti
   const core = b.attention(s.core, s.stream, { ...s.attention, keyStream: kvIn.stream });
   const relative = core.positionBias?.type === 'relative' ? core.positionBias.weight : undefined;
 
-  b.dw(out);
-  b.dx(out);
+  b.through(out);
   if (s.projections.type === 'fused') {
     const qkv = b.linear(s.projections.id, s.stream, s.dim, (heads + 2 * kvHeads) * headDim, lin);
     b.dx(core, 'v');
     b.dx(core, 'q');
     if (relative) b.dwTensor(core, relative);
     b.dx(core, 'k');
-    b.dw(qkv);
-    b.dx(qkv);
+    b.through(qkv);
     return { core, loraTargets: [qkv], deferredDx: [] };
   }
   const q = b.linear(s.projections.q, s.stream, s.dim, heads * headDim, lin);
@@ -112,12 +118,10 @@ export function mlpSublayer(b: SpecBuilder, s: MlpSublayer): void {
   const lin = { bias: s.bias, layout: s.layout, layer: s.layer };
   const down = b.linear(s.down, s.stream, s.ffnDim, s.dim, lin);
   const up = b.linear(s.up, s.stream, s.dim, s.ffnDim, lin);
-  b.dw(down);
-  b.dx(down);
+  b.through(down);
   if (!s.gate) {
     b.dx(b.activation(s.act, s.stream, s.fn, s.ffnDim));
-    b.dw(up);
-    b.dx(up);
+    b.through(up);
     return;
   }
   const gate = b.linear(s.gate, s.stream, s.dim, s.ffnDim, lin);
@@ -138,7 +142,26 @@ export function mlpSublayer(b: SpecBuilder, s: MlpSublayer): void {
 export function preNormResidual(b: SpecBuilder, norm: NormOp, id: string, inner: () => void): void {
   b.dx(b.add(`${id}.residual`, norm.stream, norm.dim));
   inner();
-  b.dw(norm);
-  b.dx(norm);
+  b.through(norm);
   b.fork(`${id}.input`, norm.stream, norm.dim, 2);
+}
+
+/**
+ * Tape of a language model's top: the cross-entropy loss, then the output projection — tied to the
+ * input embedding's table unless `tied` is false, in which case it owns `lm_head.weight`.
+ */
+export function outputHead(
+  b: SpecBuilder,
+  embedding: EmbeddingOp,
+  vocab: number,
+  dim: number,
+  tied: boolean,
+): LinearOp {
+  const s = embedding.stream;
+  const lmHead = tied
+    ? b.tiedLinear('lm_head', s, dim, vocab, embedding.weight)
+    : b.linear('lm_head', s, dim, vocab, { bias: false, layout: 'out_in', layer: 'head' });
+  b.dx(b.loss('loss', s, vocab));
+  b.through(lmHead);
+  return lmHead;
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ModelConfigError } from '../errors.js';
 import type { AttentionOp, LinearOp, ModelSpec } from '../graph.js';
-import { attentionSublayer, mlpSublayer, preNormResidual } from './blocks.js';
+import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './blocks.js';
 import { SpecBuilder } from './builder.js';
 import { parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
@@ -42,15 +42,9 @@ export function buildBloom(raw: unknown, source: string): ModelSpec {
   const lin = { bias: true, layout: 'out_in' as const };
 
   const wte = b.embedding('transformer.word_embeddings', s, c.vocab_size, d, 'embeddings');
-  const lmHead = c.tie_word_embeddings
-    ? b.tiedLinear('lm_head', s, d, c.vocab_size, wte.weight)
-    : b.linear('lm_head', s, d, c.vocab_size, { bias: false, layout: 'out_in', layer: 'head' });
-  b.dx(b.loss('loss', s, c.vocab_size));
-  b.dw(lmHead);
-  b.dx(lmHead);
+  const lmHead = outputHead(b, wte, c.vocab_size, d, c.tie_word_embeddings);
   const lnF = b.norm('transformer.ln_f', s, 'layernorm', d, 'final');
-  b.dw(lnF);
-  b.dx(lnF);
+  b.through(lnF);
 
   const loraTargets: LinearOp[] = [];
   const prefixTargets: AttentionOp[] = [];
@@ -100,8 +94,7 @@ export function buildBloom(raw: unknown, source: string): ModelSpec {
   }
 
   const embNorm = b.norm('transformer.word_embeddings_layernorm', s, 'layernorm', d, 'embeddings');
-  b.dw(embNorm);
-  b.dx(embNorm);
+  b.through(embNorm);
   b.dw(wte);
   return b.build({
     outputEmbedding: lmHead.weight,

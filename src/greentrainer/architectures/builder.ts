@@ -123,6 +123,12 @@ export class SpecBuilder {
     this.tape.push({ type: 'dw', op, tensor: op.weight, param: 'weight' });
   }
 
+  /** Records an operator's weight gradients and then its input gradient: a layer on the main path. */
+  through(op: LinearOp | NormOp): void {
+    this.dw(op);
+    this.dx(op);
+  }
+
   /** Records the gradient of a tensor that is not an operator's own weight (T5's relative bias). */
   dwTensor(op: Op, tensor: string): void {
     this.tape.push({ type: 'dw', op, tensor, param: 'weight' });

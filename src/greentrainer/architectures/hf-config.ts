@@ -3,7 +3,7 @@
  * zod schema; unknown fields are kept (configs carry many we do not need).
  */
 import { z } from 'zod';
-import { type Issue, ModelConfigError } from '../errors.js';
+import { ModelConfigError, toIssues } from '../errors.js';
 import type { Activation } from '../graph.js';
 
 export const positiveInt = z.number().int().positive();
@@ -12,10 +12,6 @@ export function parseConfig<T>(schema: z.ZodType<T>, raw: unknown, source: strin
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
   throw new ModelConfigError(source, toIssues(parsed.error));
-}
-
-export function toIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }
 
 /** Fails unless `a` divides evenly by `b`, naming both fields. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { AttentionOp, LinearOp, ModelSpec } from '../graph.js';
-import { attentionSublayer, mlpSublayer, preNormResidual } from './blocks.js';
+import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './blocks.js';
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
@@ -37,15 +37,9 @@ export function buildLlama(raw: unknown, source: string): ModelSpec {
   const b = new SpecBuilder('llama', false);
 
   const embed = b.embedding('model.embed_tokens', s, c.vocab_size, d, 'embeddings');
-  const lmHead = c.tie_word_embeddings
-    ? b.tiedLinear('lm_head', s, d, c.vocab_size, embed.weight)
-    : b.linear('lm_head', s, d, c.vocab_size, { bias: false, layout: 'out_in', layer: 'head' });
-  b.dx(b.loss('loss', s, c.vocab_size));
-  b.dw(lmHead);
-  b.dx(lmHead);
+  const lmHead = outputHead(b, embed, c.vocab_size, d, c.tie_word_embeddings);
   const norm = b.norm('model.norm', s, 'rmsnorm', d, 'final');
-  b.dw(norm);
-  b.dx(norm);
+  b.through(norm);
 
   const loraTargets: LinearOp[] = [];
   const prefixTargets: AttentionOp[] = [];

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { AttentionOp, LinearOp, ModelSpec, NormOp } from '../graph.js';
-import { attentionSublayer, mlpSublayer, preNormResidual } from './blocks.js';
+import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './blocks.js';
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
@@ -39,12 +39,7 @@ export function buildOpt(raw: unknown, source: string): ModelSpec {
   const lin = { bias: c.enable_bias, layout: 'out_in' as const };
 
   const embedTokens = b.embedding('model.decoder.embed_tokens', s, c.vocab_size, projDim, 'embeddings');
-  const lmHead = c.tie_word_embeddings
-    ? b.tiedLinear('lm_head', s, projDim, c.vocab_size, 'model.decoder.embed_tokens.weight')
-    : b.linear('lm_head', s, projDim, c.vocab_size, { bias: false, layout: 'out_in', layer: 'head' });
-  b.dx(b.loss('loss', s, c.vocab_size));
-  b.dw(lmHead);
-  b.dx(lmHead);
+  const lmHead = outputHead(b, embedTokens, c.vocab_size, projDim, c.tie_word_embeddings);
 
   const topLayer: string[] = [];
   if (projDim !== d) {
@@ -53,14 +48,12 @@ export function buildOpt(raw: unknown, source: string): ModelSpec {
       layout: 'out_in',
       layer: 'final',
     });
-    b.dw(out);
-    b.dx(out);
+    b.through(out);
     topLayer.push(out.weight);
   }
   if (preNorm && !c._remove_final_layer_norm) {
     const norm = b.norm('model.decoder.final_layer_norm', s, 'layernorm', d, 'final');
-    b.dw(norm);
-    b.dx(norm);
+    b.through(norm);
     if (topLayer.length === 0) topLayer.push(norm.weight, norm.bias!);
   }
 
@@ -135,8 +128,7 @@ export function buildOpt(raw: unknown, source: string): ModelSpec {
       layout: 'out_in',
       layer: 'embeddings',
     });
-    b.dw(projectIn);
-    b.dx(projectIn);
+    b.through(projectIn);
   }
   b.dw(embedTokens);
 
@@ -150,8 +142,7 @@ export function buildOpt(raw: unknown, source: string): ModelSpec {
 
 /** Post-norm residual (opt-350m): y = norm(x + f(x)). */
 function postNormResidual(b: SpecBuilder, norm: NormOp, id: string, inner: () => void): void {
-  b.dw(norm);
-  b.dx(norm);
+  b.through(norm);
   b.dx(b.add(`${id}.residual`, norm.stream, norm.dim));
   inner();
   b.fork(`${id}.input`, norm.stream, norm.dim, 2);

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { AttentionOp, LinearOp, ModelSpec, Stream } from '../graph.js';
-import { attentionSublayer, mlpSublayer, preNormResidual } from './blocks.js';
+import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './blocks.js';
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt } from './hf-config.js';
 
@@ -65,16 +65,17 @@ export function buildT5(raw: unknown, source: string): ModelSpec {
   const buckets = [c.relative_attention_num_buckets, c.num_heads];
 
   const shared = 'shared.weight';
-  b.tensor(shared, [c.vocab_size, d], 'embedding.weight', 'embeddings');
-  const lmHead = c.tie_word_embeddings
-    ? b.tiedLinear('lm_head', 'decoder', d, c.vocab_size, shared)
-    : b.linear('lm_head', 'decoder', d, c.vocab_size, { bias: false, layout: 'out_in', layer: 'head' });
-  b.dx(b.loss('loss', 'decoder', c.vocab_size));
-  b.dw(lmHead);
-  b.dx(lmHead);
+  const decoderEmbedding = b.embedding(
+    'decoder.embed_tokens',
+    'decoder',
+    c.vocab_size,
+    d,
+    'embeddings',
+    shared,
+  );
+  const lmHead = outputHead(b, decoderEmbedding, c.vocab_size, d, c.tie_word_embeddings);
   const decNorm = b.norm('decoder.final_layer_norm', 'decoder', 'rmsnorm', d, 'final');
-  b.dw(decNorm);
-  b.dx(decNorm);
+  b.through(decNorm);
 
   const decBias = b.tensor(
     'decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight',
@@ -89,13 +90,12 @@ export function buildT5(raw: unknown, source: string): ModelSpec {
     crossKv.push(...attentionLayer(x, 'decoder', `${p}.layer.1`, `decoder.${i}`, 'EncDecAttention'));
     attentionLayer(x, 'decoder', `${p}.layer.0`, `decoder.${i}`, 'SelfAttention', decBias);
   }
-  b.dw(b.embedding('decoder.embed_tokens', 'decoder', c.vocab_size, d, 'embeddings', shared));
+  b.dw(decoderEmbedding);
 
   for (const proj of crossKv) b.dx(proj);
   b.fork('encoder.output', 'encoder', d, crossKv.length);
   const encNorm = b.norm('encoder.final_layer_norm', 'encoder', 'rmsnorm', d, 'encoder.final');
-  b.dw(encNorm);
-  b.dx(encNorm);
+  b.through(encNorm);
   const encBias = b.tensor(
     'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight',
     buckets,
