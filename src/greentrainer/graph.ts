@@ -136,6 +136,8 @@ export interface TensorSpec {
   readonly kind: string;
   /** Coarse layer label for reports and heatmaps: `decoder.3`, `encoder.0`, `embeddings`, `head`. */
   readonly layer: string;
+  /** For linear weights: `out_in` (nn.Linear) or `in_out` (GPT-2's Conv1D) in the checkpoint. */
+  readonly layout?: WeightLayout;
 }
 
 /** Everything the FLOPs model and the schemes need to know about one architecture. */

@@ -10,7 +10,7 @@ import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './b
 import { SpecBuilder } from './builder.js';
 import { parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
-const BloomConfig = z.looseObject({
+export const BloomConfig = z.looseObject({
   vocab_size: positiveInt,
   // BloomConfig accepts both spellings of each size (older checkpoints use n_embed / n_head).
   hidden_size: positiveInt.optional(),
@@ -21,13 +21,34 @@ const BloomConfig = z.looseObject({
   num_attention_heads: positiveInt.optional(),
   apply_residual_connection_post_layernorm: z.boolean().default(false),
   tie_word_embeddings: z.boolean().default(true),
+  layer_norm_epsilon: z.number().positive().default(1e-5),
 });
+
+/** BLOOM's sizes under whichever spelling the config uses. */
+export interface BloomSizes {
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly vocab: number;
+  readonly tied: boolean;
+  readonly eps: number;
+}
+
+export function parseBloom(raw: unknown, source: string): BloomSizes {
+  const c = parseConfig(BloomConfig, raw, source);
+  return {
+    hidden: either(source, ['hidden_size', c.hidden_size], ['n_embed', c.n_embed]),
+    layers: either(source, ['n_layer', c.n_layer], ['num_hidden_layers', c.num_hidden_layers]),
+    heads: either(source, ['n_head', c.n_head], ['num_attention_heads', c.num_attention_heads]),
+    vocab: c.vocab_size,
+    tied: c.tie_word_embeddings,
+    eps: c.layer_norm_epsilon,
+  };
+}
 
 export function buildBloom(raw: unknown, source: string): ModelSpec {
   const c = parseConfig(BloomConfig, raw, source);
-  const d = either(source, ['hidden_size', c.hidden_size], ['n_embed', c.n_embed]);
-  const layers = either(source, ['n_layer', c.n_layer], ['num_hidden_layers', c.num_hidden_layers]);
-  const heads = either(source, ['n_head', c.n_head], ['num_attention_heads', c.num_attention_heads]);
+  const { hidden: d, layers, heads } = parseBloom(raw, source);
   if (c.apply_residual_connection_post_layernorm) {
     throw new ModelConfigError(source, [
       {

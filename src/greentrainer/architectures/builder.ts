@@ -49,18 +49,19 @@ export class SpecBuilder {
   ) {}
 
   /** Declares a trainable tensor; declaring the same name again must agree on its shape. */
-  tensor(name: string, shape: readonly number[], kind: string, layer: string): string {
+  tensor(name: string, shape: readonly number[], kind: string, layer: string, layout?: WeightLayout): string {
     const known = this.tensors.get(name);
     if (known && known.shape.join() !== shape.join()) {
       throw new Error(`tensor ${name} declared twice with shapes [${known.shape}] and [${shape}]`);
     }
-    if (!known) this.tensors.set(name, { name, shape: [...shape], kind, layer });
+    if (!known)
+      this.tensors.set(name, { name, shape: [...shape], kind, layer, ...(layout ? { layout } : {}) });
     return name;
   }
 
   linear(id: string, stream: Stream, inFeatures: number, outFeatures: number, o: LinearOptions): LinearOp {
     const shape = o.layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
-    const weight = this.tensor(`${id}.weight`, shape, 'linear.weight', o.layer);
+    const weight = this.tensor(`${id}.weight`, shape, 'linear.weight', o.layer, o.layout);
     const bias = o.bias ? this.tensor(`${id}.bias`, [outFeatures], 'linear.bias', o.layer) : undefined;
     return { kind: 'linear', id, stream, inFeatures, outFeatures, weight, ...(bias ? { bias } : {}) };
   }

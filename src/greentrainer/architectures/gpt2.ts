@@ -9,7 +9,7 @@ import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './b
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
-const Gpt2Config = z.looseObject({
+export const Gpt2Config = z.looseObject({
   vocab_size: positiveInt,
   n_positions: positiveInt,
   n_embd: positiveInt,
@@ -18,7 +18,10 @@ const Gpt2Config = z.looseObject({
   n_inner: positiveInt.nullish(),
   activation_function: z.string().default('gelu_new'),
   tie_word_embeddings: z.boolean().default(true),
+  layer_norm_epsilon: z.number().positive().default(1e-5),
+  scale_attn_weights: z.boolean().default(true),
 });
+export type Gpt2Config = z.infer<typeof Gpt2Config>;
 
 export function buildGpt2(raw: unknown, source: string): ModelSpec {
   const c = parseConfig(Gpt2Config, raw, source);

@@ -9,7 +9,7 @@ import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './b
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
-const LlamaConfig = z.looseObject({
+export const LlamaConfig = z.looseObject({
   vocab_size: positiveInt,
   hidden_size: positiveInt,
   intermediate_size: positiveInt,
@@ -21,7 +21,10 @@ const LlamaConfig = z.looseObject({
   attention_bias: z.boolean().default(false),
   mlp_bias: z.boolean().default(false),
   tie_word_embeddings: z.boolean().default(false),
+  rms_norm_eps: z.number().positive().default(1e-6),
+  rope_theta: z.number().positive().default(10000),
 });
+export type LlamaConfig = z.infer<typeof LlamaConfig>;
 
 export function buildLlama(raw: unknown, source: string): ModelSpec {
   const c = parseConfig(LlamaConfig, raw, source);

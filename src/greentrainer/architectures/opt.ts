@@ -10,7 +10,7 @@ import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './b
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt, requireDivisible } from './hf-config.js';
 
-const OptConfig = z.looseObject({
+export const OptConfig = z.looseObject({
   vocab_size: positiveInt,
   hidden_size: positiveInt,
   num_hidden_layers: positiveInt,
@@ -23,7 +23,9 @@ const OptConfig = z.looseObject({
   _remove_final_layer_norm: z.boolean().default(false),
   tie_word_embeddings: z.boolean().default(true),
   activation_function: z.string().default('relu'),
+  layer_norm_eps: z.number().positive().default(1e-5),
 });
+export type OptConfig = z.infer<typeof OptConfig>;
 
 /** OPT's learned positions start at index 2 (fairseq's padding offset). */
 const POSITION_OFFSET = 2;
