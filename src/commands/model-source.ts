@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputFileError, readJsonFile } from './json-file.js';
+import { InputFileError, readJsonFile } from '../config/json-file.js';
 import { packageRoot } from './package-root.js';
 
 export interface ModelSource {

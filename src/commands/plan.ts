@@ -2,6 +2,8 @@
  * `greentrainer plan`: what one training step of each scheme costs for a model, and, given
  * importance scores, which tensors GreenTrainer would train at ρ.
  */
+
+import { InputFileError, readJsonFile } from '../config/json-file.js';
 import { buildArchitecture } from '../greentrainer/architectures/index.js';
 import { type FlopsProfile, profileFlops, tensorOrder } from '../greentrainer/flops.js';
 import type { ModelSpec, Workload } from '../greentrainer/graph.js';
@@ -15,7 +17,6 @@ import {
   top2,
 } from '../greentrainer/schemes.js';
 import { type Selection, selectTensors } from '../greentrainer/selector.js';
-import { InputFileError, readJsonFile } from './json-file.js';
 import { loadModelSource } from './model-source.js';
 import { formatFlops, formatTable, percent } from './table.js';
 

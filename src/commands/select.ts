@@ -4,9 +4,9 @@
  * (index 0 nearest the output) and prints the optimal mask.
  */
 import { z } from 'zod';
+import { readJsonFile } from '../config/json-file.js';
 import { SelectionInputError, toIssues } from '../greentrainer/errors.js';
 import { type Selection, selectTensors } from '../greentrainer/selector.js';
-import { readJsonFile } from './json-file.js';
 import { formatFlops } from './table.js';
 
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');

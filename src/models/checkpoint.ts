@@ -1,0 +1,120 @@
+/**
+ * Hugging Face model folders: `config.json` plus `model.safetensors` or a sharded
+ * `model.safetensors.index.json`. Loading checks every header, name and shape before any weight
+ * is read, and creates the model only when everything has been read: a bad checkpoint leaves
+ * nothing half-loaded. Saving writes the same layout, loadable by `from_pretrained`.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonFile } from '../config/json-file.js';
+import type { TensorSpec } from '../greentrainer/graph.js';
+import { CausalLM, describeCausalLM } from './causal-lm.js';
+import { CheckpointError, SafetensorsReader, type TensorEntry, writeSafetensors } from './safetensors.js';
+
+const SINGLE = 'model.safetensors';
+const INDEX = 'model.safetensors.index.json';
+
+/** Tensors that checkpoints carry but that are not weights (buffers), or duplicates of tied ones. */
+const IGNORABLE = /(^|\.)(attn\.bias|attn\.masked_bias|rotary_emb\.inv_freq)$/;
+
+/** Loads a Hugging Face model folder into a TensorFlow.js model. */
+export function loadCausalLM(folder: string): CausalLM {
+  const source = join(folder, 'config.json');
+  const config = readJsonFile(source);
+  const { tensors } = describeCausalLM(config, source);
+  const values = readWeights(folder, tensors);
+  return CausalLM.fromValues(config, source, values);
+}
+
+/**
+ * Reads the weights of `tensors` (checkpoint names and shapes) from a folder, after checking that
+ * every one is present with its shape and that nothing unknown is there.
+ */
+export function readWeights(folder: string, tensors: readonly TensorSpec[]): Map<string, Float32Array> {
+  const readers = openShards(folder);
+  try {
+    const available = new Map<string, { reader: SafetensorsReader; entry: TensorEntry }>();
+    for (const reader of readers)
+      for (const entry of reader.entries.values()) available.set(entry.name, { reader, entry });
+    const problems: string[] = [];
+    const plan: Array<[TensorSpec, { reader: SafetensorsReader; entry: TensorEntry }]> = [];
+    const used = new Set<string>();
+    for (const t of tensors) {
+      const name = [t.name, withoutBasePrefix(t.name)].find((n) => n !== undefined && available.has(n));
+      const found = name ? available.get(name) : undefined;
+      if (!name || !found) {
+        problems.push(`missing tensor ${t.name} [${t.shape.join(', ')}]`);
+        continue;
+      }
+      used.add(name);
+      if (found.entry.shape.join() !== t.shape.join()) {
+        problems.push(
+          `tensor ${t.name} in ${found.reader.file} has shape [${found.entry.shape.join(', ')}], expected [${t.shape.join(', ')}]`,
+        );
+        continue;
+      }
+      plan.push([t, found]);
+    }
+    for (const [name, { reader }] of available) {
+      if (
+        !used.has(name) &&
+        !IGNORABLE.test(name) &&
+        !(name === 'lm_head.weight' && !tensors.some((t) => t.name === name))
+      ) {
+        problems.push(`unexpected tensor ${name} in ${reader.file}`);
+      }
+    }
+    if (problems.length > 0) {
+      const shown = problems.slice(0, 10).map((p) => `  - ${p}`);
+      if (problems.length > 10) shown.push(`  - … and ${problems.length - 10} more`);
+      throw new CheckpointError(folder, `checkpoint does not match the model config:\n${shown.join('\n')}`);
+    }
+    return new Map(plan.map(([t, { reader, entry }]) => [t.name, reader.read(entry.name)]));
+  } finally {
+    for (const r of readers) r.close();
+  }
+}
+
+/** `transformer.h.0.x` → `h.0.x`: base-model checkpoints (GPT2Model, OPTModel) drop the head's prefix. */
+function withoutBasePrefix(name: string): string | undefined {
+  const dot = name.indexOf('.');
+  return dot > 0 ? name.slice(dot + 1) : undefined;
+}
+
+function openShards(folder: string): SafetensorsReader[] {
+  const index = join(folder, INDEX);
+  if (existsSync(index)) {
+    let weightMap: Record<string, string>;
+    try {
+      weightMap = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> })
+        .weight_map;
+      if (typeof weightMap !== 'object' || weightMap === null) throw new Error('no weight_map');
+    } catch {
+      throw new CheckpointError(index, 'expected JSON with a "weight_map" object');
+    }
+    const readers: SafetensorsReader[] = [];
+    try {
+      for (const shard of new Set(Object.values(weightMap)))
+        readers.push(SafetensorsReader.open(join(folder, shard)));
+    } catch (error) {
+      for (const r of readers) r.close();
+      throw error;
+    }
+    return readers;
+  }
+  const single = join(folder, SINGLE);
+  if (!existsSync(single)) throw new CheckpointError(folder, `no ${SINGLE} or ${INDEX} in the model folder`);
+  return [SafetensorsReader.open(single)];
+}
+
+/**
+ * Saves a model as a Hugging Face folder (config.json + model.safetensors) that
+ * `AutoModelForCausalLM.from_pretrained` loads. Each file is replaced atomically.
+ */
+export function saveCausalLM(model: CausalLM, config: unknown, folder: string): void {
+  mkdirSync(folder, { recursive: true });
+  const configFile = join(folder, 'config.json');
+  writeFileSync(`${configFile}.tmp-${process.pid}`, `${JSON.stringify(config, null, 2)}\n`);
+  renameSync(`${configFile}.tmp-${process.pid}`, configFile);
+  writeSafetensors(join(folder, SINGLE), [...model.params.checkpointValues()], { format: 'pt' });
+}
