@@ -23,7 +23,9 @@ async function sameOnBoth(
   const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => next());
   const cpu = await on('cpu', () => f(tf.tensor(data, shape)));
   const wasm = await on('wasm', () => f(tf.tensor(data, shape)));
-  cpu.forEach((c, i) => assertClose(wasm[i]!, c, tolerance, `${what} output ${i}`));
+  cpu.forEach((c, i) => {
+    assertClose(wasm[i]!, c, tolerance, `${what} output ${i}`);
+  });
 }
 
 describe('backend/wasm-kernels', () => {
