@@ -44,8 +44,8 @@ describe('models/safetensors', () => {
   it('upcasts F16 and BF16 to float32', () => {
     const file = join(dir, 'half.safetensors');
     const data = Buffer.alloc(12);
-    [0x3e00, 0xc000, 0x0400].forEach((h, i) => data.writeUInt16LE(h, 2 * i)); // F16: 1.5, −2, 2^-14
-    [0x3fc0, 0xc040, 0x4780].forEach((h, i) => data.writeUInt16LE(h, 6 + 2 * i)); // BF16: 1.5, −3, 65536
+    for (const [i, h] of [0x3e00, 0xc000, 0x0400].entries()) data.writeUInt16LE(h, 2 * i); // F16: 1.5, −2, 2^-14
+    for (const [i, h] of [0x3fc0, 0xc040, 0x4780].entries()) data.writeUInt16LE(h, 6 + 2 * i); // BF16: 1.5, −3, 65536
     rawFile(
       file,
       {
