@@ -53,6 +53,8 @@ export class TextTokenizer {
   }
 
   decode(ids: readonly number[], skipSpecialTokens = true): string {
+    // The library refuses an empty list; an empty generation decodes to the empty string.
+    if (ids.length === 0) return '';
     return this.inner.decode([...ids], { skip_special_tokens: skipSpecialTokens });
   }
 
