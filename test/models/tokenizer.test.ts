@@ -16,7 +16,8 @@ describe('models/tokenizer', () => {
   for (const name of ['gpt2-bytelevel', 'llama-bpe']) {
     describe(name, () => {
       const tokenizer = TextTokenizer.load(folder(name));
-      const cases = (JSON.parse(readFileSync(`${folder(name)}expected.json`, 'utf8')) as { cases: Case[] }).cases;
+      const cases = (JSON.parse(readFileSync(`${folder(name)}expected.json`, 'utf8')) as { cases: Case[] })
+        .cases;
 
       it(`encodes ${cases.length} texts exactly as the Rust tokenizers library does, with and without special tokens`, () => {
         for (const c of cases) {
@@ -40,6 +41,10 @@ describe('models/tokenizer', () => {
   });
 
   it('names the folder when tokenizer.json is missing', () => {
-    assert.throws(() => TextTokenizer.load('/nonexistent/model'), (e: unknown) => e instanceof TokenizerFileError && /no tokenizer\.json in \/nonexistent\/model/.test(e.message));
+    assert.throws(
+      () => TextTokenizer.load('/nonexistent/model'),
+      (e: unknown) =>
+        e instanceof TokenizerFileError && /no tokenizer\.json in \/nonexistent\/model/.test(e.message),
+    );
   });
 });

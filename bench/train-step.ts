@@ -1,0 +1,114 @@
+/**
+ * Training-step benchmark on the active backend: the plain 2-D matMul rate at the model's own
+ * shapes, then one forward and one forward + backward step of full fine-tuning of a small
+ * OPT-shaped model, with its achieved FLOP rate from the FLOPs model.
+ *
+ *   npm run bench:train-step            a table
+ *   npm run bench:train-step -- --json  one JSON object
+ *   GREENTRAINER_BACKEND=cpu npm run bench:train-step
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, initBackend } from '../src/backend/select.js';
+import { profileFlops } from '../src/greentrainer/flops.js';
+import { CausalLM } from '../src/models/causal-lm.js';
+
+const SHAPE = { layers: 4, hidden: 256, ffn: 1024, heads: 4, vocab: 8192, seq: 128, batch: 4 };
+const CONFIG = {
+  model_type: 'opt',
+  vocab_size: SHAPE.vocab,
+  hidden_size: SHAPE.hidden,
+  ffn_dim: SHAPE.ffn,
+  num_hidden_layers: SHAPE.layers,
+  num_attention_heads: SHAPE.heads,
+  max_position_embeddings: 512,
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Median wall time of `f` in ms over `repeats` runs after one warm-up; `f` must read its result back. */
+function time(f: () => void, repeats: number): number {
+  f();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    f();
+    samples.push(performance.now() - t0);
+  }
+  return median(samples);
+}
+
+/** GFLOP/s of a plain [m, k]·[k, n] product, the model's dense layers being such products. */
+function matMulRate(): number {
+  const rows = SHAPE.batch * SHAPE.seq;
+  const shapes: Array<[number, number]> = [
+    [SHAPE.hidden, SHAPE.hidden],
+    [SHAPE.hidden, SHAPE.ffn],
+    [SHAPE.ffn, SHAPE.hidden],
+    [SHAPE.hidden, SHAPE.vocab],
+  ];
+  let flops = 0;
+  let ms = 0;
+  for (const [k, n] of shapes) {
+    const a = tf.randomNormal([rows, k]) as tf.Tensor2D;
+    const b = tf.randomNormal([k, n]) as tf.Tensor2D;
+    ms += time(() => tf.tidy(() => tf.matMul(a, b)).dataSync(), 5);
+    flops += 2 * rows * k * n;
+    tf.dispose([a, b]);
+  }
+  return flops / ms / 1e6;
+}
+
+async function main() {
+  const requested = process.env.GREENTRAINER_BACKEND as BackendName | undefined;
+  const backend = await initBackend(requested ? { backend: requested } : {});
+  const model = CausalLM.random(CONFIG, 'bench', 1);
+  const rows = Array.from({ length: SHAPE.batch }, (_, r) =>
+    Array.from({ length: SHAPE.seq }, (_, t) => (r * 131 + t * 17) % SHAPE.vocab),
+  );
+  const ids = tf.tensor2d(rows, undefined, 'int32');
+  const mask = tf.ones([SHAPE.batch, SHAPE.seq]) as tf.Tensor2D;
+  const vars = model.params.list();
+
+  const matmulGflops = matMulRate();
+  const forwardMs = time(() => tf.tidy(() => model.loss(ids, mask, ids)).dataSync(), 5);
+  const stepMs = time(() => {
+    const { value, grads } = tf.variableGrads(() => model.loss(ids, mask, ids), vars);
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  }, 5);
+  const flops = profileFlops(model.spec, { batch: SHAPE.batch, inputLength: SHAPE.seq, outputLength: 0 });
+  const stepGflops = flops.full / stepMs / 1e6;
+  const result = {
+    backend: backend.name,
+    model: `OPT-shaped, ${SHAPE.layers} layers, d ${SHAPE.hidden}, FFN ${SHAPE.ffn}, vocab ${SHAPE.vocab}, batch ${SHAPE.batch} × ${SHAPE.seq}`,
+    matmul_gflops: matmulGflops,
+    forward_ms: forwardMs,
+    step_ms: stepMs,
+    backward_over_forward: (stepMs - forwardMs) / forwardMs,
+    step_gflops: stepGflops,
+    ratio: stepGflops / matmulGflops,
+    modeled_backward_over_forward: flops.backward / flops.forward,
+  };
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log(`train step on ${result.backend}: ${result.model} (median of 5 runs)\n`);
+  const rowsOut: Array<[string, string]> = [
+    ['plain matMul rate at the model shapes', `${matmulGflops.toFixed(1)} GFLOP/s`],
+    ['forward (loss)', `${forwardMs.toFixed(1)} ms`],
+    ['forward + backward (full fine-tuning)', `${stepMs.toFixed(1)} ms`],
+    [
+      'backward ÷ forward, measured (modeled)',
+      `${result.backward_over_forward.toFixed(2)} (${result.modeled_backward_over_forward.toFixed(2)})`,
+    ],
+    ['step rate from the FLOPs model', `${stepGflops.toFixed(1)} GFLOP/s`],
+    ['step rate ÷ matMul rate', `${(100 * result.ratio).toFixed(0)} %`],
+  ];
+  for (const [k, v] of rowsOut) console.log(`${k.padEnd(42)} ${v}`);
+}
+
+await main();
