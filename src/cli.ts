@@ -4,6 +4,7 @@
  * prints its output, and turns any error into one message on stderr and a non-zero exit code.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runInfo } from './commands/info.js';
 import { packageVersion } from './commands/package-root.js';
 import { runPlan } from './commands/plan.js';
 import { runSelect } from './commands/select.js';
@@ -69,6 +70,17 @@ export function program(): Command {
     )
     .option('--json', 'print JSON for scripts', false)
     .action((o) => console.log(runSelect(o)));
+
+  cli
+    .command('info')
+    .description(
+      'the TensorFlow.js backend in use (GREENTRAINER_BACKEND forces one) and whether a model fits it',
+    )
+    .option('-m, --model <name|path>', 'also estimate the memory full fine-tuning of this model needs')
+    .option('-b, --batch <n>', 'sequences per step, for the estimate', integer(1), 4)
+    .option('--sequence <tokens>', 'tokens per sequence, for the estimate', integer(1), 576)
+    .option('--json', 'print JSON for scripts', false)
+    .action(async (o) => console.log(await runInfo(o)));
 
   cli.version(packageVersion());
   return cli;

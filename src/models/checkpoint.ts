@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { readJsonFile } from '../config/json-file.js';
 import type { TensorSpec } from '../greentrainer/graph.js';
 import { CausalLM, describeCausalLM } from './causal-lm.js';
+import { estimateTrainingMemory, memoryShape, requireFits } from './memory.js';
 import { CheckpointError, SafetensorsReader, type TensorEntry, writeSafetensors } from './safetensors.js';
 
 const SINGLE = 'model.safetensors';
@@ -17,11 +18,30 @@ const INDEX = 'model.safetensors.index.json';
 /** Tensors that checkpoints carry but that are not weights (buffers), or duplicates of tied ones. */
 const IGNORABLE = /(^|\.)(attn\.bias|attn\.masked_bias|rotary_emb\.inv_freq)$/;
 
+/** A backend's memory cap, checked against the weights before any is read. */
+export interface MemoryCap {
+  readonly limitBytes: number;
+  readonly backend: string;
+  readonly packsWeights: boolean;
+}
+
 /** Loads a Hugging Face model folder into a TensorFlow.js model. */
-export function loadCausalLM(folder: string): CausalLM {
+export function loadCausalLM(folder: string, cap?: MemoryCap): CausalLM {
   const source = join(folder, 'config.json');
   const config = readJsonFile(source);
-  const { tensors } = describeCausalLM(config, source);
+  const { spec, tensors } = describeCausalLM(config, source);
+  if (cap) {
+    const estimate = estimateTrainingMemory({
+      tensors,
+      trainable: new Set(),
+      adam: false,
+      shape: memoryShape(spec),
+      batch: 1,
+      sequence: 1,
+      packsWeights: cap.packsWeights,
+    });
+    requireFits(estimate, cap.limitBytes, `loading ${folder}`, cap.backend);
+  }
   const values = readWeights(folder, tensors);
   return CausalLM.fromValues(config, source, values);
 }

@@ -7,10 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-function cli(args: string[], input?: string) {
+function cli(args: string[], input?: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: root,
     encoding: 'utf8',
+    env: { ...process.env, GREENTRAINER_BACKEND: '', ...env },
     ...(input === undefined ? {} : { input }),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -206,8 +207,47 @@ describe('cli', () => {
     }
   });
 
+  describe('info', () => {
+    it('reports the backend it picked and why it passed over the native ones', () => {
+      const r = cli(['info', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const info = JSON.parse(r.stdout);
+      assert.equal(info.backend.name, 'wasm');
+      assert.equal(info.backend.memoryLimitBytes, 4 * 1024 ** 3);
+      assert.deepEqual(
+        info.backend.skipped.map((s: { package: string }) => s.package),
+        ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+      );
+    });
+
+    it('says whether full fine-tuning of a model fits the backend', () => {
+      const r = cli(['info', '-m', 'opt-2.7b']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /opt-2\.7b: 2651\.6 M parameters; full fine-tuning at batch 4 × 576 tokens needs about [\d.]+ GiB/,
+      );
+      assert.match(r.stdout, /does NOT fit this backend/);
+    });
+
+    it('honours GREENTRAINER_BACKEND and fails clearly when the forced backend is missing', () => {
+      assert.equal(
+        JSON.parse(cli(['info', '--json'], undefined, { GREENTRAINER_BACKEND: 'cpu' }).stdout).backend.name,
+        'cpu',
+      );
+      const missing = cli(['info'], undefined, { GREENTRAINER_BACKEND: 'tensorflow' });
+      assert.notEqual(missing.status, 0);
+      assert.match(
+        missing.stderr,
+        /backend 'tensorflow' is not available:\n {2}- @tensorflow\/tfjs-node-gpu: not installed\n {2}- @tensorflow\/tfjs-node: not installed\nbuild the native binding with `greentrainer setup-native`/,
+      );
+      const bogus = cli(['info'], undefined, { GREENTRAINER_BACKEND: 'webgpu' });
+      assert.match(bogus.stderr, /GREENTRAINER_BACKEND=webgpu: expected one of tensorflow, wasm, cpu/);
+    });
+  });
+
   it('documents every command with --help', () => {
-    for (const command of ['plan', 'select']) {
+    for (const command of ['plan', 'select', 'info']) {
       const r = cli([command, '--help']);
       assert.equal(r.status, 0);
       assert.match(r.stdout, new RegExp(`Usage: greentrainer ${command} \\[options\\]`));
