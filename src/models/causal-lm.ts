@@ -53,7 +53,9 @@ export function describeCausalLM(config: unknown, source: string) {
     throw new ModelConfigError(source, [
       {
         path: 'model_type',
-        message: `'${spec.modelType}' has a FLOPs model but no TensorFlow.js implementation; implemented: ${causalLmTypes.join(', ')}`,
+        message: spec.encoderDecoder
+          ? `'${spec.modelType}' is an encoder-decoder model: load it as a Seq2SeqLM (loadModel)`
+          : `'${spec.modelType}' has a FLOPs model but no TensorFlow.js implementation; implemented: ${causalLmTypes.join(', ')}`,
       },
     ]);
   }

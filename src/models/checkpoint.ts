@@ -7,10 +7,11 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../config/json-file.js';
-import type { TensorSpec } from '../greentrainer/graph.js';
+import type { ModelSpec, TensorSpec } from '../greentrainer/graph.js';
 import { CausalLM, describeCausalLM } from './causal-lm.js';
 import { estimateTrainingMemory, memoryShape, requireFits } from './memory.js';
 import { CheckpointError, SafetensorsReader, type TensorEntry, writeSafetensors } from './safetensors.js';
+import { describeSeq2SeqLM, Seq2SeqLM } from './seq2seq-lm.js';
 
 const SINGLE = 'model.safetensors';
 const INDEX = 'model.safetensors.index.json';
@@ -25,32 +26,55 @@ export interface MemoryCap {
   readonly packsWeights: boolean;
 }
 
-/** Loads a Hugging Face model folder into a TensorFlow.js model. */
-export function loadCausalLM(folder: string, cap?: MemoryCap): CausalLM {
+/** Loads a Hugging Face model folder: a causal LM, or an encoder-decoder one (T5). */
+export function loadModel(folder: string, cap?: MemoryCap): CausalLM | Seq2SeqLM {
   const source = join(folder, 'config.json');
   const config = readJsonFile(source);
-  const { spec, tensors } = describeCausalLM(config, source);
-  if (cap) {
-    const estimate = estimateTrainingMemory({
-      tensors,
-      trainable: new Set(),
-      adam: false,
-      shape: memoryShape(spec),
-      batch: 1,
-      sequence: 1,
-      packsWeights: cap.packsWeights,
-    });
-    requireFits(estimate, cap.limitBytes, `loading ${folder}`, cap.backend);
+  if ((config as { model_type?: unknown }).model_type === 't5') {
+    const { spec, tensors } = describeSeq2SeqLM(config, source);
+    if (cap) checkCap(folder, spec, tensors, cap);
+    return Seq2SeqLM.fromValues(config, source, readWeights(folder, tensors, tiedOutput(spec)));
   }
-  const values = readWeights(folder, tensors);
-  return CausalLM.fromValues(config, source, values);
+  const { spec, tensors } = describeCausalLM(config, source);
+  if (cap) checkCap(folder, spec, tensors, cap);
+  return CausalLM.fromValues(config, source, readWeights(folder, tensors, tiedOutput(spec)));
+}
+
+/** Loads a Hugging Face folder of a decoder-only model. */
+export function loadCausalLM(folder: string, cap?: MemoryCap): CausalLM {
+  const model = loadModel(folder, cap);
+  if (model instanceof CausalLM) return model;
+  model.dispose();
+  throw new CheckpointError(folder, 'this is an encoder-decoder model; load it with loadModel');
+}
+
+/** The embedding the output projection is tied to, if it is. */
+function tiedOutput(spec: ModelSpec): string | undefined {
+  return spec.outputEmbedding === 'lm_head.weight' ? undefined : spec.outputEmbedding;
+}
+
+function checkCap(folder: string, spec: ModelSpec, tensors: readonly TensorSpec[], cap: MemoryCap): void {
+  const estimate = estimateTrainingMemory({
+    tensors,
+    trainable: new Set(),
+    adam: false,
+    shape: memoryShape(spec),
+    batch: 1,
+    sequence: 1,
+    packsWeights: cap.packsWeights,
+  });
+  requireFits(estimate, cap.limitBytes, `loading ${folder}`, cap.backend);
 }
 
 /**
  * Reads the weights of `tensors` (checkpoint names and shapes) from a folder, after checking that
  * every one is present with its shape and that nothing unknown is there.
  */
-export function readWeights(folder: string, tensors: readonly TensorSpec[]): Map<string, Float32Array> {
+export function readWeights(
+  folder: string,
+  tensors: readonly TensorSpec[],
+  tiedTo?: string,
+): Map<string, Float32Array> {
   const readers = openShards(folder);
   try {
     const available = new Map<string, { reader: SafetensorsReader; entry: TensorEntry }>();
@@ -76,13 +100,13 @@ export function readWeights(folder: string, tensors: readonly TensorSpec[]): Map
       plan.push([t, found]);
     }
     for (const [name, { reader }] of available) {
-      if (
-        !used.has(name) &&
-        !IGNORABLE.test(name) &&
-        !(name === 'lm_head.weight' && !tensors.some((t) => t.name === name))
-      ) {
-        problems.push(`unexpected tensor ${name} in ${reader.file}`);
-      }
+      if (used.has(name) || IGNORABLE.test(name)) continue;
+      if (name === 'lm_head.weight' && tiedTo && sameValues(reader, name, available.get(tiedTo))) continue;
+      problems.push(
+        name === 'lm_head.weight' && tiedTo
+          ? `lm_head.weight in ${reader.file} differs from ${tiedTo}, but the config ties them (tie_word_embeddings)`
+          : `unexpected tensor ${name} in ${reader.file}`,
+      );
     }
     if (problems.length > 0) {
       const shown = problems.slice(0, 10).map((p) => `  - ${p}`);
@@ -93,6 +117,18 @@ export function readWeights(folder: string, tensors: readonly TensorSpec[]): Map
   } finally {
     for (const r of readers) r.close();
   }
+}
+
+/** A duplicate of a tied tensor, as older checkpoints store one, is harmless only if identical. */
+function sameValues(
+  reader: SafetensorsReader,
+  name: string,
+  other?: { reader: SafetensorsReader; entry: TensorEntry },
+): boolean {
+  if (!other || reader.entries.get(name)?.shape.join() !== other.entry.shape.join()) return false;
+  const a = reader.read(name);
+  const b = other.reader.read(other.entry.name);
+  return a.every((v, i) => v === b[i]);
 }
 
 /** `transformer.h.0.x` → `h.0.x`: base-model checkpoints (GPT2Model, OPTModel) drop the head's prefix. */

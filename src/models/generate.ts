@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerCache } from './attention.js';
-import type { CausalLM } from './causal-lm.js';
+import { CausalLM } from './causal-lm.js';
+import type { Seq2SeqLM } from './seq2seq-lm.js';
 
 export interface GenerateOptions {
   readonly maxNewTokens: number;
@@ -24,13 +25,26 @@ interface Beam {
   readonly score: number;
 }
 
-/** Generates a continuation of one prompt; returns prompt + new tokens. */
-export function generate(model: CausalLM, prompt: readonly number[], o: GenerateOptions): number[] {
+/**
+ * Generates from one prompt. A causal LM returns prompt + new tokens; an encoder-decoder model
+ * encodes the prompt once and returns the decoder sequence (its start token + new tokens), as
+ * Hugging Face's `generate` does.
+ */
+export function generate(
+  model: CausalLM | Seq2SeqLM,
+  prompt: readonly number[],
+  o: GenerateOptions,
+): number[] {
   const beams = o.numBeams ?? 1;
   const eos = new Set(o.eosTokenIds ?? []);
   const lengthPenalty = o.lengthPenalty ?? 1;
-  const stepper = new Stepper(model, o.useCache ?? true);
-  let running: Beam[] = [{ tokens: [...prompt], score: 0 }];
+  const useCache = o.useCache ?? true;
+  const causal = model instanceof CausalLM;
+  const stepper: Stepper = causal
+    ? new CausalStepper(model, useCache)
+    : new Seq2SeqStepper(model, prompt, useCache);
+  const start = causal ? [...prompt] : [model.decoderStartId];
+  let running: Beam[] = [{ tokens: start, score: 0 }];
   const finished: Array<Beam & { normalised: number }> = [];
   try {
     for (let step = 0; step < o.maxNewTokens; step++) {
@@ -59,7 +73,7 @@ export function generate(model: CausalLM, prompt: readonly number[], o: Generate
   } finally {
     stepper.dispose();
   }
-  const generated = running.length > 0 ? running[0]!.tokens.length - prompt.length : 0;
+  const generated = running.length > 0 ? running[0]!.tokens.length - start.length : 0;
   for (const b of running)
     finished.push({ ...b, normalised: b.score / Math.max(generated, 1) ** lengthPenalty });
   finished.sort((a, b) => b.normalised - a.normalised);
@@ -90,32 +104,35 @@ function topCandidates(logProbs: Float32Array[], running: Beam[], count: number)
   return all.slice(0, count);
 }
 
-/** Runs the model one position at a time, with or without a cache. */
-class Stepper {
-  private cache: readonly LayerCache[] | undefined;
-
-  constructor(
-    private readonly model: CausalLM,
-    private readonly useCache: boolean,
-  ) {}
-
+/** Runs a model one position at a time, for every running beam. */
+interface Stepper {
   /** Log-probabilities of the next token for each sequence (all of one length). */
-  next(sequences: number[][]): Float32Array[] {
-    const batch = sequences.length;
-    const length = sequences[0]!.length;
-    const fresh = this.useCache && this.cache ? sequences.map((s) => s.slice(-1)) : sequences;
-    const t = fresh[0]!.length;
-    const [logProbs, ...kv] = tf.tidy(() => {
-      const ids = tf.tensor2d(fresh.flat(), [batch, t], 'int32');
-      const mask = tf.ones([batch, length]) as tf.Tensor2D;
-      const { logits, cache } = this.model.forward({
-        ids,
-        mask,
-        ...(this.useCache && this.cache ? { cache: this.cache } : {}),
-      });
-      const last = tf.reshape(tf.slice(logits, [0, t - 1, 0], [batch, 1, -1]), [batch, -1]);
-      return [tf.logSoftmax(last), ...(this.useCache ? cache.flatMap((c) => [c.k, c.v]) : [])];
-    });
+  next(sequences: number[][]): Float32Array[];
+  /** Keeps the state of the chosen parent beams, in order, out of `beams` sequences. */
+  reorder(parents: number[], beams: number): void;
+  dispose(): void;
+}
+
+/** The decoder self-attention cache both kinds of model keep, and its bookkeeping. */
+abstract class CachingStepper implements Stepper {
+  protected cache: readonly LayerCache[] | undefined;
+
+  constructor(protected readonly useCache: boolean) {}
+
+  abstract next(sequences: number[][]): Float32Array[];
+
+  /** New positions to feed: the last token once a cache exists, else the whole sequences. */
+  protected fresh(sequences: number[][]): number[][] {
+    return this.useCache && this.cache ? sequences.map((s) => s.slice(-1)) : sequences;
+  }
+
+  /** The cache to pass to the model, if any. */
+  protected past(): { cache?: readonly LayerCache[] } {
+    return this.useCache && this.cache ? { cache: this.cache } : {};
+  }
+
+  /** Takes a step's log-probabilities and new cache (made inside a tidy) and returns the values. */
+  protected keep(logProbs: tf.Tensor, kv: tf.Tensor[]): Float32Array[] {
     if (this.useCache) {
       if (this.cache) tf.dispose(this.cache.flatMap((c) => [c.k, c.v]));
       this.cache = Array.from({ length: kv.length / 2 }, (_, i) => ({
@@ -123,12 +140,11 @@ class Stepper {
         v: kv[2 * i + 1] as tf.Tensor3D,
       }));
     }
-    const values = logProbs!.arraySync() as number[][];
-    logProbs!.dispose();
+    const values = logProbs.arraySync() as number[][];
+    logProbs.dispose();
     return values.map((v) => Float32Array.from(v));
   }
 
-  /** Keeps the cache rows of the chosen parent beams, in order, out of `beams` sequences. */
   reorder(parents: number[], beams: number): void {
     if (!this.cache || (parents.length === beams && parents.every((p, i) => p === i))) return;
     const old = this.cache;
@@ -140,6 +156,83 @@ class Stepper {
 
   dispose(): void {
     if (this.cache) tf.dispose(this.cache.flatMap((c) => [c.k, c.v]));
+  }
+}
+
+/** The log-softmax of the last position's logits [B, T, V] → [B, V], then the cache as a flat list. */
+function lastStep(logits: tf.Tensor3D, cache: readonly LayerCache[], useCache: boolean): tf.Tensor[] {
+  const [batch, t] = logits.shape;
+  const last = tf.reshape(tf.slice(logits, [0, t - 1, 0], [batch, 1, -1]), [batch, -1]);
+  return [tf.logSoftmax(last), ...(useCache ? cache.flatMap((c) => [c.k, c.v]) : [])];
+}
+
+class CausalStepper extends CachingStepper {
+  constructor(
+    private readonly model: CausalLM,
+    useCache: boolean,
+  ) {
+    super(useCache);
+  }
+
+  next(sequences: number[][]): Float32Array[] {
+    const batch = sequences.length;
+    const fresh = this.fresh(sequences);
+    const [logProbs, ...kv] = tf.tidy(() => {
+      const ids = tf.tensor2d(fresh.flat(), [batch, fresh[0]!.length], 'int32');
+      const mask = tf.ones([batch, sequences[0]!.length]) as tf.Tensor2D;
+      const { logits, cache } = this.model.forward({ ids, mask, ...this.past() });
+      return lastStep(logits, cache, this.useCache);
+    });
+    return this.keep(logProbs!, kv);
+  }
+}
+
+/** Encodes the prompt once; each step runs the decoder on the encoder output repeated per beam. */
+class Seq2SeqStepper extends CachingStepper {
+  private readonly encoded: tf.Tensor2D;
+
+  constructor(
+    private readonly model: Seq2SeqLM,
+    private readonly prompt: readonly number[],
+    useCache: boolean,
+  ) {
+    super(useCache);
+    this.encoded = tf.tidy(() => {
+      const ids = tf.tensor2d([[...prompt]], undefined, 'int32');
+      const decoderIds = tf.tensor2d([[model.decoderStartId]], undefined, 'int32');
+      return model.forward({ ids, mask: tf.ones([1, prompt.length]) as tf.Tensor2D, decoderIds }).encoded;
+    });
+  }
+
+  next(sequences: number[][]): Float32Array[] {
+    const batch = sequences.length;
+    const te = this.prompt.length;
+    const fresh = this.fresh(sequences);
+    const [logProbs, ...kv] = tf.tidy(() => {
+      const ids = tf.tensor2d(
+        sequences.map(() => [...this.prompt]),
+        [batch, te],
+        'int32',
+      );
+      const encoded = tf.reshape(tf.tile(tf.reshape(this.encoded, [1, te, -1]), [batch, 1, 1]), [
+        batch * te,
+        -1,
+      ]) as tf.Tensor2D; // [B·Te, d]
+      const { logits, cache } = this.model.forward({
+        ids,
+        mask: tf.ones([batch, te]) as tf.Tensor2D,
+        decoderIds: tf.tensor2d(fresh.flat(), [batch, fresh[0]!.length], 'int32'),
+        encoded,
+        ...this.past(),
+      });
+      return lastStep(logits, cache, this.useCache);
+    });
+    return this.keep(logProbs!, kv);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.encoded.dispose();
   }
 }
 

@@ -4,6 +4,7 @@ import { tensorOrder } from '../../src/greentrainer/flops.js';
 import { CausalLM, describeCausalLM } from '../../src/models/causal-lm.js';
 import { generate } from '../../src/models/generate.js';
 import { computeShape } from '../../src/models/parameters.js';
+import { Seq2SeqLM } from '../../src/models/seq2seq-lm.js';
 import { useBackend } from '../helpers/backend.js';
 import { PRESETS, presetConfig } from '../helpers/presets.js';
 
@@ -68,11 +69,37 @@ describe('models/causal-lm', () => {
   for (const preset of PRESETS) {
     const config = tiny(preset);
     if (config.model_type === 't5') {
-      it(`${preset}: says plainly that T5 has a FLOPs model but no TensorFlow.js implementation yet`, () => {
-        assert.throws(
-          () => describeCausalLM(config, preset),
-          /'t5' has a FLOPs model but no TensorFlow\.js implementation; implemented: opt, gpt2, bloom, llama/,
+      it(`${preset}: trains exactly the FLOPs model's tensors (names, order, shapes), each reached by the loss`, () => {
+        const model = Seq2SeqLM.random(config, preset, 1);
+        assert.deepEqual(
+          model.params.names(),
+          tensorOrder(model.spec).map((t) => t.name),
         );
+        const { ids, mask, labels } = batch();
+        const { value, grads } = tf.variableGrads(
+          () => model.loss(ids, mask, ids, labels),
+          model.params.list(),
+        );
+        for (const t of model.params.specs) {
+          const g = grads[model.params.get(t.name).name];
+          assert.ok(g && tf.sum(tf.abs(g)).dataSync()[0]! > 0, `${t.name} gradient is missing or zero`);
+          assert.deepEqual(g.shape, computeShape(t));
+        }
+        tf.dispose([value, ...Object.values(grads)]);
+        model.dispose();
+      });
+      it(`${preset}: generates the same tokens with the K/V cache as without, and beam 1 equals greedy`, () => {
+        const model = Seq2SeqLM.random(config, preset, 4);
+        const prompt = [5, 17, 42, 8, 23];
+        const cached = generate(model, prompt, { maxNewTokens: 8 });
+        assert.equal(cached.length, 9);
+        assert.deepEqual(generate(model, prompt, { maxNewTokens: 8, useCache: false }), cached);
+        assert.deepEqual(generate(model, prompt, { maxNewTokens: 8, numBeams: 1 }), cached);
+        assert.deepEqual(
+          generate(model, prompt, { maxNewTokens: 8, numBeams: 4, useCache: false }),
+          generate(model, prompt, { maxNewTokens: 8, numBeams: 4 }),
+        );
+        model.dispose();
       });
       continue;
     }

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../src/backend/select.js';
-import { loadCausalLM } from '../../src/models/checkpoint.js';
+import { CausalLM } from '../../src/models/causal-lm.js';
+import { loadModel } from '../../src/models/checkpoint.js';
 import { generate } from '../../src/models/generate.js';
 import { SafetensorsReader } from '../../src/models/safetensors.js';
 import { assertClose, useBackend } from '../helpers/backend.js';
@@ -12,6 +13,7 @@ interface Golden {
   input_ids: number[][];
   attention_mask: number[][];
   labels: number[][];
+  decoder_input_ids?: number[][];
   loss: number;
   labels_prompt_masked: number[][];
   loss_prompt_masked: number;
@@ -26,7 +28,7 @@ interface Golden {
   };
 }
 
-const CASES = ['opt', 'opt-350m-style', 'gpt2', 'bloom', 'llama'];
+const CASES = ['opt', 'opt-350m-style', 'gpt2', 'bloom', 'llama', 't5'];
 const fixture = (name: string) => new URL(`../fixtures/golden/${name}/`, import.meta.url).pathname;
 
 function read(name: string) {
@@ -36,26 +38,30 @@ function read(name: string) {
 }
 
 describe('models: golden fixtures from Hugging Face', () => {
-  it('t5: skipped — no TensorFlow.js T5 yet (its fixture is ready in test/fixtures/golden/t5)', () => {
-    console.log(
-      '      (skip reason: the T5 forward pass is not implemented in TensorFlow.js; only its FLOPs model is)',
-    );
-  });
-
   for (const backend of ['wasm', 'cpu'] as BackendName[]) {
     for (const name of CASES) {
       describe(`${name} on ${backend}`, () => {
         const { golden, reference } = read(name);
-        let model: ReturnType<typeof loadCausalLM>;
+        let model: ReturnType<typeof loadModel>;
         before(async () => {
           await useBackend(backend);
-          model = loadCausalLM(fixture(name));
+          model = loadModel(fixture(name));
         });
         after(() => model.dispose());
         const inputs = () => ({
           ids: tf.tensor2d(golden.input_ids, undefined, 'int32'),
           mask: tf.tensor2d(golden.attention_mask),
         });
+        // T5 gets the decoder inputs Hugging Face made by shifting the labels right.
+        const decoderIds = () => tf.tensor2d(golden.decoder_input_ids ?? [[0]], undefined, 'int32');
+        const logitsOf = (ids: tf.Tensor2D, mask: tf.Tensor2D) =>
+          model instanceof CausalLM
+            ? model.forward({ ids, mask }).logits
+            : model.forward({ ids, mask, decoderIds: decoderIds() }).logits;
+        const lossOf = (ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D) =>
+          model instanceof CausalLM
+            ? model.loss(ids, mask, labels)
+            : model.loss(ids, mask, decoderIds(), labels);
 
         it("has exactly Hugging Face's named parameters", () => {
           assert.deepEqual([...model.params.names()].sort(), [...golden.parameter_names].sort());
@@ -63,14 +69,14 @@ describe('models: golden fixtures from Hugging Face', () => {
 
         it('computes the same logits (max |Δ| < 1e-4) and loss (relative < 1e-5)', () => {
           const { ids, mask } = inputs();
-          const logits = tf.tidy(() => model.forward({ ids, mask }).logits);
+          const logits = tf.tidy(() => logitsOf(ids, mask));
           assertClose(logits.dataSync(), reference.read('logits'), 1e-4, 'logits');
           for (const [labels, expected] of [
             [golden.labels, golden.loss],
             [golden.labels_prompt_masked, golden.loss_prompt_masked],
           ] as const) {
             const loss = tf.tidy(() =>
-              model.loss(ids, mask, tf.tensor2d(labels as number[][], undefined, 'int32')),
+              lossOf(ids, mask, tf.tensor2d(labels as number[][], undefined, 'int32')),
             );
             const got = loss.dataSync()[0]!;
             assert.ok(Math.abs(got - expected) / expected < 1e-5, `loss ${got} vs ${expected}`);
@@ -82,7 +88,7 @@ describe('models: golden fixtures from Hugging Face', () => {
         it('computes the same gradient for every parameter (relative < 1e-4)', () => {
           const { ids, mask } = inputs();
           const labels = tf.tensor2d(golden.labels, undefined, 'int32');
-          const { value, grads } = tf.variableGrads(() => model.loss(ids, mask, labels), model.params.list());
+          const { value, grads } = tf.variableGrads(() => lossOf(ids, mask, labels), model.params.list());
           for (const t of model.params.specs) {
             const g = grads[model.params.get(t.name).name]!;
             const hf = t.layout === 'out_in' ? tf.transpose(g) : g;

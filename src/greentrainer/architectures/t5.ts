@@ -3,7 +3,8 @@
  * input and a decoder over the output, RMS-style `T5LayerNorm`, unscaled attention with a learned
  * relative position bias owned by block 0 and reused by every block of its stack, plain or gated
  * FFN (`feed_forward_proj`), one `shared` embedding for both stacks, and an `lm_head` that is tied
- * to it unless `tie_word_embeddings` is false (FLAN-T5).
+ * to it unless the config unties it (FLAN-T5: `tie_word_embeddings: false`, which transformers 5
+ * writes as `scale_decoder_outputs: false`).
  *
  * Backpropagation order: the decoder from its top down, then the encoder, whose output gradient
  * gathers the K/V projections of every cross-attention. A mask that trains the encoder is charged
@@ -16,7 +17,7 @@ import { attentionSublayer, mlpSublayer, outputHead, preNormResidual } from './b
 import { SpecBuilder } from './builder.js';
 import { activationOf, parseConfig, positiveInt } from './hf-config.js';
 
-const T5Config = z.looseObject({
+export const T5Config = z.looseObject({
   vocab_size: positiveInt,
   d_model: positiveInt,
   d_kv: positiveInt,
@@ -27,7 +28,25 @@ const T5Config = z.looseObject({
   relative_attention_num_buckets: positiveInt.default(32),
   feed_forward_proj: z.string().default('relu'),
   tie_word_embeddings: z.boolean().default(true),
+  scale_decoder_outputs: z.boolean().optional(),
+  relative_attention_max_distance: positiveInt.default(128),
+  layer_norm_epsilon: z.number().positive().default(1e-6),
+  decoder_start_token_id: z.number().int().nonnegative().default(0),
 });
+export type T5Config = z.infer<typeof T5Config>;
+
+/** Whether lm_head shares `shared.weight` (and the decoder output is scaled by d^−½ before it). */
+export function t5Tied(c: T5Config): boolean {
+  return c.tie_word_embeddings && c.scale_decoder_outputs !== false;
+}
+
+/** T5's feed-forward: gated or not, and its activation (HF maps "gated-gelu" to gelu_new). */
+export function t5FeedForward(c: T5Config, source: string) {
+  const parts = c.feed_forward_proj.split('-');
+  const gated = parts[0] === 'gated' && parts.length === 2;
+  const actName = c.feed_forward_proj === 'gated-gelu' ? 'gelu_new' : (parts.at(-1) ?? '');
+  return { gated, fn: activationOf(source, 'feed_forward_proj', actName) };
+}
 
 interface StackContext {
   readonly b: SpecBuilder;
@@ -43,11 +62,7 @@ interface StackContext {
 
 export function buildT5(raw: unknown, source: string): ModelSpec {
   const c = parseConfig(T5Config, raw, source);
-  const parts = c.feed_forward_proj.split('-');
-  const gated = parts[0] === 'gated' && parts.length === 2;
-  // Hugging Face maps "gated-gelu" to gelu_new (the tanh approximation) for checkpoint compatibility.
-  const actName = c.feed_forward_proj === 'gated-gelu' ? 'gelu_new' : (parts.at(-1) ?? '');
-  const fn = activationOf(source, 'feed_forward_proj', actName);
+  const { gated, fn } = t5FeedForward(c, source);
   const b = new SpecBuilder('t5', true);
   const d = c.d_model;
   const x: StackContext = {
@@ -73,7 +88,7 @@ export function buildT5(raw: unknown, source: string): ModelSpec {
     'embeddings',
     shared,
   );
-  const lmHead = outputHead(b, decoderEmbedding, c.vocab_size, d, c.tie_word_embeddings);
+  const lmHead = outputHead(b, decoderEmbedding, c.vocab_size, d, t5Tied(c));
   const decNorm = b.norm('decoder.final_layer_norm', 'decoder', 'rmsnorm', d, 'final');
   b.through(decNorm);
 
