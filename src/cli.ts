@@ -8,6 +8,7 @@ import { runInfo } from './commands/info.js';
 import { packageVersion } from './commands/package-root.js';
 import { runPlan } from './commands/plan.js';
 import { runSelect } from './commands/select.js';
+import { runSetupNative } from './commands/setup-native.js';
 import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from './greentrainer/schemes.js';
 import { DEFAULT_RESOLUTION } from './greentrainer/selector.js';
 
@@ -81,6 +82,17 @@ export function program(): Command {
     .option('--sequence <tokens>', 'tokens per sequence, for the estimate', integer(1), 576)
     .option('--json', 'print JSON for scripts', false)
     .action(async (o) => console.log(await runInfo(o)));
+
+  cli
+    .command('setup-native')
+    .description(
+      'build the native TensorFlow backend (tfjs-node, -gpu) against a local TensorFlow; never downloads it',
+    )
+    .option(
+      '--from <path>',
+      'a TensorFlow wheel, an installed tensorflow package folder, or a libtensorflow folder',
+    )
+    .action((o) => runSetupNative(o, (line) => console.log(line)));
 
   cli.version(packageVersion());
   return cli;

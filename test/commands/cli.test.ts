@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nativeBuilt } from '../helpers/backend.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -212,16 +213,19 @@ describe('cli', () => {
       const r = cli(['info', '--json']);
       assert.equal(r.status, 0, r.stderr);
       const info = JSON.parse(r.stdout);
-      assert.equal(info.backend.name, 'wasm');
-      assert.equal(info.backend.memoryLimitBytes, 4 * 1024 ** 3);
-      assert.deepEqual(
-        info.backend.skipped.map((s: { package: string }) => s.package),
-        ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
-      );
+      const skipped = info.backend.skipped.map((s: { package: string }) => s.package);
+      if (nativeBuilt()) {
+        assert.equal(info.backend.name, 'tensorflow');
+        assert.deepEqual(skipped, ['@tensorflow/tfjs-node-gpu']);
+      } else {
+        assert.equal(info.backend.name, 'wasm');
+        assert.equal(info.backend.memoryLimitBytes, 4 * 1024 ** 3);
+        assert.deepEqual(skipped, ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']);
+      }
     });
 
     it('says whether full fine-tuning of a model fits the backend', () => {
-      const r = cli(['info', '-m', 'opt-2.7b']);
+      const r = cli(['info', '-m', 'opt-2.7b'], undefined, { GREENTRAINER_BACKEND: 'wasm' });
       assert.equal(r.status, 0, r.stderr);
       assert.match(
         r.stdout,
@@ -235,12 +239,16 @@ describe('cli', () => {
         JSON.parse(cli(['info', '--json'], undefined, { GREENTRAINER_BACKEND: 'cpu' }).stdout).backend.name,
         'cpu',
       );
-      const missing = cli(['info'], undefined, { GREENTRAINER_BACKEND: 'tensorflow' });
-      assert.notEqual(missing.status, 0);
-      assert.match(
-        missing.stderr,
-        /backend 'tensorflow' is not available:\n {2}- @tensorflow\/tfjs-node-gpu: not installed\n {2}- @tensorflow\/tfjs-node: not installed\nbuild the native binding with `greentrainer setup-native`/,
-      );
+      const forced = cli(['info'], undefined, { GREENTRAINER_BACKEND: 'tensorflow' });
+      if (nativeBuilt()) {
+        assert.match(forced.stdout, /^backend {6}tensorflow \(@tensorflow\/tfjs-node\), device cpu$/m);
+      } else {
+        assert.notEqual(forced.status, 0);
+        assert.match(
+          forced.stderr,
+          /backend 'tensorflow' is not available:\n {2}- @tensorflow\/tfjs-node-gpu: not installed\n {2}- @tensorflow\/tfjs-node: not installed\nbuild the native binding with `greentrainer setup-native`/,
+        );
+      }
       const bogus = cli(['info'], undefined, { GREENTRAINER_BACKEND: 'webgpu' });
       assert.match(bogus.stderr, /GREENTRAINER_BACKEND=webgpu: expected one of tensorflow, wasm, cpu/);
     });

@@ -5,7 +5,7 @@ import { CausalLM, describeCausalLM } from '../../src/models/causal-lm.js';
 import { generate } from '../../src/models/generate.js';
 import { computeShape } from '../../src/models/parameters.js';
 import { Seq2SeqLM } from '../../src/models/seq2seq-lm.js';
-import { useBackend } from '../helpers/backend.js';
+import { testBackend, useBackend } from '../helpers/backend.js';
 import { PRESETS, presetConfig } from '../helpers/presets.js';
 
 /** A shipped config shrunk to a tiny width, keeping every structural flag. */
@@ -64,7 +64,7 @@ function batch() {
 }
 
 describe('models/causal-lm', () => {
-  before(() => useBackend('wasm'));
+  before(() => useBackend(testBackend()));
 
   for (const preset of PRESETS) {
     const config = tiny(preset);

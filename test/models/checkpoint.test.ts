@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CausalLM } from '../../src/models/causal-lm.js';
 import { loadCausalLM, saveCausalLM } from '../../src/models/checkpoint.js';
 import { SafetensorsReader, writeSafetensors } from '../../src/models/safetensors.js';
-import { assertClose, useBackend } from '../helpers/backend.js';
+import { assertClose, testBackend, useBackend } from '../helpers/backend.js';
 
 const CONFIG = { model_type: 'gpt2', vocab_size: 64, n_embd: 16, n_layer: 2, n_head: 2, n_positions: 32 };
 
@@ -23,7 +23,7 @@ describe('models/checkpoint', () => {
   let dir: string;
   let folder: string;
   before(async () => {
-    await useBackend('wasm');
+    await useBackend(testBackend());
     dir = mkdtempSync(join(tmpdir(), 'greentrainer-ckpt-'));
     folder = join(dir, 'tiny-gpt2');
     const model = CausalLM.random(CONFIG, 'tiny', 3);

@@ -1,12 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../../src/backend/select.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
 import { loadModel } from '../../src/models/checkpoint.js';
 import { generate } from '../../src/models/generate.js';
 import { SafetensorsReader } from '../../src/models/safetensors.js';
-import { assertClose, useBackend } from '../helpers/backend.js';
+import { assertClose, parityBackends, useBackend } from '../helpers/backend.js';
 
 /** Reference numbers written by Hugging Face's own PyTorch code (test/fixtures/make-golden.py). */
 interface Golden {
@@ -38,7 +37,9 @@ function read(name: string) {
 }
 
 describe('models: golden fixtures from Hugging Face', () => {
-  for (const backend of ['wasm', 'cpu'] as BackendName[]) {
+  const backends = parityBackends();
+  before(() => console.log(`      golden fixtures run on: ${backends.join(', ')}`));
+  for (const backend of backends) {
     for (const name of CASES) {
       describe(`${name} on ${backend}`, () => {
         const { golden, reference } = read(name);
