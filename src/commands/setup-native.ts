@@ -2,7 +2,7 @@
  * `greentrainer setup-native [--from PATH]`: finds a local TensorFlow C library and builds the
  * native TensorFlow.js backend against it (see src/backend/native/setup.ts).
  */
-import { searchDefaults, sourceAt } from '../backend/native/locate.js';
+import { type Search, searchDefaults, sourceAt } from '../backend/native/locate.js';
 import { SetupNativeError, setupNative } from '../backend/native/setup.js';
 import { packageRoot } from './package-root.js';
 
@@ -10,7 +10,11 @@ export interface SetupNativeOptions {
   readonly from?: string;
 }
 
-export function runSetupNative(o: SetupNativeOptions, log: (line: string) => void): void {
+export function runSetupNative(
+  o: SetupNativeOptions,
+  log: (line: string) => void,
+  search: () => Search = searchDefaults,
+): void {
   const root = packageRoot();
   let source = o.from ? sourceAt(o.from) : undefined;
   if (o.from && !source) {
@@ -20,10 +24,10 @@ export function runSetupNative(o: SetupNativeOptions, log: (line: string) => voi
     );
   }
   if (!source) {
-    const search = searchDefaults();
+    const found = search();
     log('looked for a TensorFlow C library in:');
-    for (const l of search.looked) log(`  ${l.where}: ${l.found}`);
-    source = search.sources[0];
+    for (const l of found.looked) log(`  ${l.where}: ${l.found}`);
+    source = found.sources[0];
     if (!source) {
       throw new SetupNativeError(
         'no TensorFlow C library found. Get one, then run `greentrainer setup-native --from PATH`:\n' +
