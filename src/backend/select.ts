@@ -88,11 +88,24 @@ export async function initBackend(request: BackendRequest = {}): Promise<Backend
       skipped.push({ package: c.package, reason: reasonOf(error) });
       continue;
     }
+    // tfjs-node-gpu runs on the CPU when TensorFlow finds no usable GPU: ask it which it got.
+    const device =
+      c.device === 'gpu' && !(tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice
+        ? 'cpu'
+        : c.device;
+    if (request.requireGpu && device !== 'gpu') {
+      skipped.push({
+        package: c.package,
+        reason:
+          'loaded, but TensorFlow sees no GPU (check LD_LIBRARY_PATH for the CUDA libraries and CUDA_VISIBLE_DEVICES)',
+      });
+      continue;
+    }
     if (c.name === 'wasm') installWasmFixes();
     return {
       name: c.name,
       package: c.package,
-      device: c.device,
+      device,
       tfjsVersion: tf.version_core,
       ...(c.name === 'wasm' ? { memoryLimitBytes: WASM_MEMORY_LIMIT_BYTES } : {}),
       skipped,
