@@ -32,14 +32,8 @@ describe('models/checkpoint', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** A copy of the saved folder whose tensors went through `edit`. */
-  function variant(
-    name: string,
-    edit: (tensors: Array<{ name: string; shape: number[]; data: Float32Array }>) => void,
-  ) {
-    const out = join(dir, name);
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'config.json'), JSON.stringify(CONFIG));
+  /** The saved model's tensors, read back. */
+  function savedTensors(): Array<{ name: string; shape: number[]; data: Float32Array }> {
     const r = SafetensorsReader.open(join(folder, 'model.safetensors'));
     const tensors = [...r.entries.values()].map((e) => ({
       name: e.name,
@@ -47,6 +41,24 @@ describe('models/checkpoint', () => {
       data: r.read(e.name),
     }));
     r.close();
+    return tensors;
+  }
+
+  /** A new folder with the saved config, for a checkpoint written by the caller. */
+  function folderFor(name: string): string {
+    const out = join(dir, name);
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'config.json'), JSON.stringify(CONFIG));
+    return out;
+  }
+
+  /** A copy of the saved folder whose tensors went through `edit`. */
+  function variant(
+    name: string,
+    edit: (tensors: Array<{ name: string; shape: number[]; data: Float32Array }>) => void,
+  ) {
+    const out = folderFor(name);
+    const tensors = savedTensors();
     edit(tensors);
     writeSafetensors(join(out, 'model.safetensors'), tensors);
     return out;
@@ -78,16 +90,8 @@ describe('models/checkpoint', () => {
   });
 
   it('loads a sharded checkpoint through model.safetensors.index.json', () => {
-    const out = join(dir, 'sharded');
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'config.json'), JSON.stringify(CONFIG));
-    const r = SafetensorsReader.open(join(folder, 'model.safetensors'));
-    const all = [...r.entries.values()].map((e) => ({
-      name: e.name,
-      shape: [...e.shape],
-      data: r.read(e.name),
-    }));
-    r.close();
+    const out = folderFor('sharded');
+    const all = savedTensors();
     const half = Math.floor(all.length / 2);
     writeSafetensors(join(out, 'model-00001-of-00002.safetensors'), all.slice(0, half));
     writeSafetensors(join(out, 'model-00002-of-00002.safetensors'), all.slice(half));
