@@ -1,0 +1,38 @@
+/**
+ * Tensor importance (paper §3.2, Eq. 10): I_k = −Σ Δw ⊙ ∂L/∂w over a tensor's values, where Δw is
+ * the exact update AdamW would apply next (no probing step, no weight copy: weights and optimizer
+ * state are untouched), averaged over batches and scaled by max |I|.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { AdamW } from './adamw.js';
+
+export interface ImportanceRequest {
+  /** The tensors to score (those above the early-stop depth, Eq. 12), by name. */
+  readonly tensors: ReadonlyMap<string, tf.Variable>;
+  /** One loss per batch to average over. */
+  readonly losses: ReadonlyArray<() => tf.Scalar>;
+  readonly optimizer: AdamW;
+  /** Learning rate the next step will use (from the schedule). */
+  readonly lr: number;
+}
+
+/** Importance per tensor name, normalised so that the largest |I| is 1 (all 0 if every I is 0). */
+export function tensorImportance(r: ImportanceRequest): Map<string, number> {
+  const names = [...r.tensors.keys()];
+  const vars = names.map((n) => r.tensors.get(n)!);
+  const sums = new Float64Array(names.length);
+  for (const loss of r.losses) {
+    const { value, grads } = tf.variableGrads(loss, vars);
+    names.forEach((name, k) => {
+      const w = vars[k]!;
+      const g = grads[w.name]!;
+      const score = tf.tidy(() => tf.neg(tf.sum(tf.mul(r.optimizer.delta(name, w, g, r.lr), g))));
+      sums[k]! += score.dataSync()[0]!;
+      score.dispose();
+    });
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+  const mean = Array.from(sums, (s) => s / Math.max(1, r.losses.length));
+  const scale = Math.max(...mean.map(Math.abs), 0);
+  return new Map(names.map((n, k) => [n, scale > 0 ? mean[k]! / scale : 0]));
+}

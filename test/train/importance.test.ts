@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { CausalLM } from '../../src/models/causal-lm.js';
+import { AdamW } from '../../src/train/adamw.js';
+import { tensorImportance } from '../../src/train/importance.js';
+import { testBackend, useBackend } from '../helpers/backend.js';
+
+const CONFIG = { model_type: 'gpt2', vocab_size: 64, n_embd: 32, n_layer: 2, n_head: 4, n_positions: 32 };
+
+describe('train/importance', () => {
+  before(() => useBackend(testBackend()));
+
+  it('scores every tensor by −Δw·∂L/∂w from AdamW, touching neither weights nor moments', () => {
+    const model = CausalLM.random(CONFIG, 'tiny', 7);
+    const ids = tf.tensor2d([Array.from({ length: 12 }, (_, i) => (i * 5) % 64)], undefined, 'int32');
+    const mask = tf.ones([1, 12]) as tf.Tensor2D;
+    const loss = () => model.loss(ids, mask, ids);
+    const opt = new AdamW({ weightDecay: 0.01 });
+    // One real step first, so that some tensors have moments and some (the last two) do not.
+    const names = model.params.names();
+    const warm = names.slice(0, -2).map((n) => model.params.get(n));
+    const { grads } = tf.variableGrads(loss, warm);
+    opt.step(
+      names.slice(0, -2).map((name, k) => ({ name, variable: warm[k]!, gradient: grads[warm[k]!.name]! })),
+      1e-2,
+    );
+    const weights = names.map((n) => Array.from(model.params.get(n).dataSync()));
+    const moments = names.slice(0, -2).map((n) => Array.from(opt.moments(n)!.m.dataSync()));
+
+    const scores = tensorImportance({
+      tensors: new Map(names.map((n) => [n, model.params.get(n)])),
+      losses: [loss, loss],
+      optimizer: opt,
+      lr: 1e-2,
+    });
+    assert.deepEqual(
+      names.map((n) => Array.from(model.params.get(n).dataSync())),
+      weights,
+      'weights are bitwise unchanged',
+    );
+    assert.deepEqual(
+      names.slice(0, -2).map((n) => Array.from(opt.moments(n)!.m.dataSync())),
+      moments,
+      'moments are bitwise unchanged',
+    );
+    assert.equal(Math.max(...[...scores.values()].map(Math.abs)), 1);
+
+    // First order: applying the most important tensor's own update lowers the loss.
+    const [best] = [...scores.entries()].sort((a, b) => b[1] - a[1])[0]!;
+    const w = model.params.get(best);
+    const before = tf.tidy(loss).dataSync()[0]!;
+    const gradient = tf.variableGrads(loss, [w]).grads[w.name]!;
+    w.assign(tf.add(w, opt.delta(best, w, gradient, 1e-2)));
+    assert.ok(tf.tidy(loss).dataSync()[0]! < before, `loss ${before} did not drop after updating ${best}`);
+    model.dispose();
+    opt.dispose();
+  });
+});
