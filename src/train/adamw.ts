@@ -46,7 +46,10 @@ export class AdamW {
   }
 
   /** Applies one step to every (name, variable, gradient), each in its own tidy scope. */
-  step(updates: ReadonlyArray<{ name: string; variable: tf.Variable; gradient: tf.Tensor }>, lr: number): void {
+  step(
+    updates: ReadonlyArray<{ name: string; variable: tf.Variable; gradient: tf.Tensor }>,
+    lr: number,
+  ): void {
     for (const { name, variable, gradient } of updates) {
       const slot = this.slot(name, variable);
       tf.tidy(() => {
@@ -98,7 +101,9 @@ export class AdamW {
     const s = this.slots.get(name);
     const t = (s?.step ?? 0) + 1;
     const m = s ? tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1)) : tf.mul(g, 1 - this.beta1);
-    const v = s ? tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2)) : tf.mul(tf.square(g), 1 - this.beta2);
+    const v = s
+      ? tf.add(tf.mul(s.v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2))
+      : tf.mul(tf.square(g), 1 - this.beta2);
     const denominator = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - this.beta2 ** t)), this.eps);
     const adam = tf.div(tf.mul(m, lr / (1 - this.beta1 ** t)), denominator);
     const delta = tf.neg(tf.add(tf.mul(w, lr * this.weightDecay), adam));
