@@ -8,6 +8,7 @@
  *   npm run bench:selective            a table
  *   npm run bench:selective -- --json  one JSON object
  */
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
@@ -18,6 +19,7 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { AdamW } from '../src/train/adamw.js';
 import { executedFlops } from '../src/train/flops-audit.js';
 import { tensorImportance } from '../src/train/importance.js';
+import { perBackend } from './backends.js';
 
 // Proportioned like the paper's models: the output projection is ~8 % of the forward FLOPs here
 // (5 % in OPT-2.7B); a smaller, vocabulary-heavy model leaves nothing trainable at low ρ.
@@ -38,9 +40,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function main() {
-  const requested = process.env.GREENTRAINER_BACKEND as BackendName | undefined;
-  const backend = await initBackend(requested ? { backend: requested } : {});
+async function measure(name: BackendName) {
+  const backend = await initBackend({ backend: name });
   const model = CausalLM.random(CONFIG, 'bench', 1);
   const rows = Array.from({ length: SHAPE.batch }, (_, r) =>
     Array.from({ length: SHAPE.seq }, (_, t) => (r * 131 + t * 17) % SHAPE.vocab),
@@ -136,27 +137,39 @@ async function main() {
     rows: out,
     reselection_ms: importanceMs + dpMs,
     reselection_steps: (importanceMs + dpMs) / fullMs,
+    tensors: names.length,
   };
+  model.dispose();
+  optimizer.dispose();
+  tf.dispose([ids, mask]);
+  return result;
+}
+
+async function main() {
+  const results = await perBackend(fileURLToPath(import.meta.url), measure);
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify(result, null, 2));
+    console.log(JSON.stringify({ ...results[0], backends: results }, null, 2));
     return;
   }
-  console.log(
-    `selective backprop on ${result.backend}: ${result.model}; full FT step ${fullMs.toFixed(0)} ms (median of 5)\n`,
-  );
-  console.log('   ρ  tensors  modeled FLOPs  executed FLOPs  wall time  |time − modeled|');
-  for (const r of out) {
+  for (const result of results) {
+    const out = result.rows;
     console.log(
-      `${r.rho.toFixed(1).padStart(4)} ${String(r.tensors).padStart(8)} ${r.modeled_ratio.toFixed(3).padStart(14)} ${r.executed_ratio.toFixed(3).padStart(15)} ${r.time_ratio.toFixed(3).padStart(10)} ${Math.abs(
-        r.time_ratio - r.modeled_ratio,
-      )
-        .toFixed(3)
-        .padStart(16)}`,
+      `selective backprop on ${result.backend}: ${result.model}; full FT step ${result.full_step_ms.toFixed(0)} ms (median of 5)\n`,
+    );
+    console.log('   ρ  tensors  modeled FLOPs  executed FLOPs  wall time  |time − modeled|');
+    for (const r of out) {
+      console.log(
+        `${r.rho.toFixed(1).padStart(4)} ${String(r.tensors).padStart(8)} ${r.modeled_ratio.toFixed(3).padStart(14)} ${r.executed_ratio.toFixed(3).padStart(15)} ${r.time_ratio.toFixed(3).padStart(10)} ${Math.abs(
+          r.time_ratio - r.modeled_ratio,
+        )
+          .toFixed(3)
+          .padStart(16)}`,
+      );
+    }
+    console.log(
+      `\none re-selection (importance over all ${result.tensors} tensors + DP): ${result.reselection_ms.toFixed(0)} ms = ${result.reselection_steps.toFixed(2)} full-FT steps\n`,
     );
   }
-  console.log(
-    `\none re-selection (importance over all ${names.length} tensors + DP): ${result.reselection_ms.toFixed(0)} ms = ${result.reselection_steps.toFixed(2)} full-FT steps`,
-  );
 }
 
 await main();

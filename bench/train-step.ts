@@ -7,10 +7,12 @@
  *   npm run bench:train-step -- --json  one JSON object
  *   GREENTRAINER_BACKEND=cpu npm run bench:train-step
  */
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
 import { CausalLM } from '../src/models/causal-lm.js';
+import { perBackend } from './backends.js';
 
 const SHAPE = { layers: 4, hidden: 256, ffn: 1024, heads: 4, vocab: 8192, seq: 128, batch: 4 };
 const CONFIG = {
@@ -61,9 +63,8 @@ function matMulRate(): number {
   return flops / ms / 1e6;
 }
 
-async function main() {
-  const requested = process.env.GREENTRAINER_BACKEND as BackendName | undefined;
-  const backend = await initBackend(requested ? { backend: requested } : {});
+async function measure(name: BackendName) {
+  const backend = await initBackend({ backend: name });
   const model = CausalLM.random(CONFIG, 'bench', 1);
   const rows = Array.from({ length: SHAPE.batch }, (_, r) =>
     Array.from({ length: SHAPE.seq }, (_, t) => (r * 131 + t * 17) % SHAPE.vocab),
@@ -92,23 +93,33 @@ async function main() {
     ratio: stepGflops / matmulGflops,
     modeled_backward_over_forward: flops.backward / flops.forward,
   };
+  model.dispose();
+  tf.dispose([ids, mask]);
+  return result;
+}
+
+async function main() {
+  const results = await perBackend(fileURLToPath(import.meta.url), measure);
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify(result, null, 2));
+    console.log(JSON.stringify({ ...results[0], backends: results }, null, 2));
     return;
   }
-  console.log(`train step on ${result.backend}: ${result.model} (median of 5 runs)\n`);
-  const rowsOut: Array<[string, string]> = [
-    ['plain matMul rate at the model shapes', `${matmulGflops.toFixed(1)} GFLOP/s`],
-    ['forward (loss)', `${forwardMs.toFixed(1)} ms`],
-    ['forward + backward (full fine-tuning)', `${stepMs.toFixed(1)} ms`],
-    [
-      'backward ÷ forward, measured (modeled)',
-      `${result.backward_over_forward.toFixed(2)} (${result.modeled_backward_over_forward.toFixed(2)})`,
-    ],
-    ['step rate from the FLOPs model', `${stepGflops.toFixed(1)} GFLOP/s`],
-    ['step rate ÷ matMul rate', `${(100 * result.ratio).toFixed(0)} %`],
-  ];
-  for (const [k, v] of rowsOut) console.log(`${k.padEnd(42)} ${v}`);
+  for (const result of results) {
+    console.log(`train step on ${result.backend}: ${result.model} (median of 5 runs)\n`);
+    const rowsOut: Array<[string, string]> = [
+      ['plain matMul rate at the model shapes', `${result.matmul_gflops.toFixed(1)} GFLOP/s`],
+      ['forward (loss)', `${result.forward_ms.toFixed(1)} ms`],
+      ['forward + backward (full fine-tuning)', `${result.step_ms.toFixed(1)} ms`],
+      [
+        'backward ÷ forward, measured (modeled)',
+        `${result.backward_over_forward.toFixed(2)} (${result.modeled_backward_over_forward.toFixed(2)})`,
+      ],
+      ['step rate from the FLOPs model', `${result.step_gflops.toFixed(1)} GFLOP/s`],
+      ['step rate ÷ matMul rate', `${(100 * result.ratio).toFixed(0)} %`],
+    ];
+    for (const [k, v] of rowsOut) console.log(`${k.padEnd(42)} ${v}`);
+    console.log();
+  }
 }
 
 await main();

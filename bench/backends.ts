@@ -1,0 +1,41 @@
+/**
+ * Runs a benchmark on each backend it compares: the one GREENTRAINER_BACKEND forces, or else wasm
+ * (the embedded default) and, where `greentrainer setup-native` has built it, native TensorFlow.
+ * Each backend runs in its own process: TensorFlow's thread pools, once loaded, slow the wasm
+ * backend down in the same process (measured here: matMul 11 vs 18 GFLOP/s).
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { BackendName } from '../src/backend/select.js';
+import { backendFromEnv } from '../src/config/env.js';
+
+function nativeBuilt(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `measure` in this process when a backend is forced; otherwise this script again per backend,
+ * each printing `{ ..., backends: [result] }` with --json.
+ */
+export async function perBackend<T>(
+  script: string,
+  measure: (backend: BackendName) => Promise<T>,
+): Promise<T[]> {
+  const forced = backendFromEnv();
+  if (forced) return [await measure(forced)];
+  const names: BackendName[] = nativeBuilt() ? ['wasm', 'tensorflow'] : ['wasm'];
+  return names.map((name) => {
+    const r = spawnSync(process.execPath, [...process.execArgv, script, '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, GREENTRAINER_BACKEND: name },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`benchmark on ${name} failed:\n${r.stderr}`);
+    return (JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { backends: T[] }).backends[0]!;
+  });
+}
