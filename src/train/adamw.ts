@@ -90,7 +90,12 @@ export class AdamW {
   private slot(name: string, w: tf.Tensor): Slot {
     let s = this.slots.get(name);
     if (!s) {
-      s = { m: tf.variable(tf.zerosLike(w), false), v: tf.variable(tf.zerosLike(w), false), step: 0 };
+      // Inside tidy: the zeros a variable is made from would otherwise outlive it.
+      s = tf.tidy(() => ({
+        m: tf.variable(tf.zerosLike(w), false),
+        v: tf.variable(tf.zerosLike(w), false),
+        step: 0,
+      }));
       this.slots.set(name, s);
     }
     return s;

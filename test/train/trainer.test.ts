@@ -1,0 +1,93 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { RhoError } from '../../src/greentrainer/errors.js';
+import { profileFlops } from '../../src/greentrainer/flops.js';
+import { CausalLM } from '../../src/models/causal-lm.js';
+import { AdamW } from '../../src/train/adamw.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { testBackend, useBackend } from '../helpers/backend.js';
+
+const CONFIG = {
+  model_type: 'opt',
+  vocab_size: 256,
+  hidden_size: 64,
+  ffn_dim: 256,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  max_position_embeddings: 64,
+};
+
+function setup(rho: number, intervalSteps: number) {
+  const model = CausalLM.random(CONFIG, 'trainer', 3);
+  const rows = Array.from({ length: 4 }, (_, r) =>
+    Array.from({ length: 24 }, (_, t) => (r * 37 + t * 11) % 256),
+  );
+  const ids = tf.tensor2d(rows, undefined, 'int32');
+  const mask = tf.ones([4, 24]) as tf.Tensor2D;
+  const profile = profileFlops(model.spec, { batch: 4, inputLength: 24, outputLength: 0 });
+  const optimizer = new AdamW();
+  const trainer = new Trainer(model.params, optimizer, profile, { rho, intervalSteps, lr: () => 1e-3 });
+  const loss = () => model.loss(ids, mask, ids);
+  return {
+    model,
+    trainer,
+    optimizer,
+    loss,
+    dispose: () => (model.dispose(), optimizer.dispose(), tf.dispose([ids, mask])),
+  };
+}
+
+describe('train/trainer', () => {
+  before(() => useBackend(testBackend()));
+
+  it('selects at the start, trains within ρ, and lowers the loss', () => {
+    const t = setup(0.6, 1000);
+    const first = t.trainer.step(t.loss);
+    assert.ok(first.selection, 'the first step selects');
+    assert.ok(first.flops <= 0.6 * first.fullFlops + 1e-6, `${first.flops} > 0.6 × ${first.fullFlops}`);
+    let last = first;
+    for (let i = 0; i < 30; i++) last = t.trainer.step(t.loss);
+    assert.ok(last.loss < first.loss, `loss ${first.loss} → ${last.loss}`);
+    assert.equal(last.selection, undefined);
+    t.dispose();
+  });
+
+  it('applies a new ρ at the next step boundary, and refuses one below the floor at once', () => {
+    const t = setup(0.5, 1000);
+    const a = t.trainer.step(t.loss);
+    t.trainer.setRho(0.9);
+    const b = t.trainer.step(t.loss);
+    assert.equal(a.rho, 0.5);
+    assert.equal(b.rho, 0.9);
+    assert.ok(b.selection && b.selection.tensors > a.selection!.tensors, 'more tensors train at a higher ρ');
+    assert.ok(b.flops > a.flops);
+    assert.throws(() => t.trainer.setRho(0.2), RhoError);
+    assert.equal(t.trainer.step(t.loss).rho, 0.9);
+    t.dispose();
+  });
+
+  it('keeps AdamW state only for tensors still selected, and leaks no tensor across re-selections', () => {
+    const t = setup(0.6, 10);
+    const counts: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      if (i === 100) t.trainer.setRho(0.8);
+      if (i === 150) t.trainer.setRho(0.55);
+      t.trainer.step(t.loss);
+      const stateful = t.model.params.names().filter((n) => t.optimizer.steps(n) > 0);
+      assert.deepEqual(
+        stateful,
+        [...t.trainer.trainable],
+        `step ${i}: AdamW state only for the selected tensors`,
+      );
+      // AdamW's two moments come and go with the selection; everything else must stay flat.
+      counts.push(tf.memory().numTensors - 2 * stateful.length);
+    }
+    assert.equal(
+      counts[199],
+      counts[9],
+      `tensors besides AdamW's: ${counts[9]} at step 10, ${counts[199]} at step 200`,
+    );
+    assert.equal(new Set(counts).size, 1);
+    t.dispose();
+  });
+});
