@@ -19,7 +19,7 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { AdamW } from '../src/train/adamw.js';
 import { executedFlops } from '../src/train/flops-audit.js';
 import { tensorImportance } from '../src/train/importance.js';
-import { perBackend } from './backends.js';
+import { median, runOnBackends } from './harness.js';
 
 // Proportioned like the paper's models: the output projection is ~8 % of the forward FLOPs here
 // (5 % in OPT-2.7B); a smaller, vocabulary-heavy model leaves nothing trainable at low ρ.
@@ -34,11 +34,6 @@ const CONFIG = {
   max_position_embeddings: 512,
 };
 const LR = 2e-5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function measure(name: BackendName) {
   const backend = await initBackend({ backend: name });
@@ -145,31 +140,24 @@ async function measure(name: BackendName) {
   return result;
 }
 
-async function main() {
-  const results = await perBackend(fileURLToPath(import.meta.url), measure);
-  if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ ...results[0], backends: results }, null, 2));
-    return;
-  }
-  for (const result of results) {
-    const out = result.rows;
+function print(result: Awaited<ReturnType<typeof measure>>): void {
+  const out = result.rows;
+  console.log(
+    `selective backprop on ${result.backend}: ${result.model}; full FT step ${result.full_step_ms.toFixed(0)} ms (median of 5)\n`,
+  );
+  console.log('   ρ  tensors  modeled FLOPs  executed FLOPs  wall time  |time − modeled|');
+  for (const r of out) {
     console.log(
-      `selective backprop on ${result.backend}: ${result.model}; full FT step ${result.full_step_ms.toFixed(0)} ms (median of 5)\n`,
-    );
-    console.log('   ρ  tensors  modeled FLOPs  executed FLOPs  wall time  |time − modeled|');
-    for (const r of out) {
-      console.log(
-        `${r.rho.toFixed(1).padStart(4)} ${String(r.tensors).padStart(8)} ${r.modeled_ratio.toFixed(3).padStart(14)} ${r.executed_ratio.toFixed(3).padStart(15)} ${r.time_ratio.toFixed(3).padStart(10)} ${Math.abs(
-          r.time_ratio - r.modeled_ratio,
-        )
-          .toFixed(3)
-          .padStart(16)}`,
-      );
-    }
-    console.log(
-      `\none re-selection (importance over all ${result.tensors} tensors + DP): ${result.reselection_ms.toFixed(0)} ms = ${result.reselection_steps.toFixed(2)} full-FT steps\n`,
+      `${r.rho.toFixed(1).padStart(4)} ${String(r.tensors).padStart(8)} ${r.modeled_ratio.toFixed(3).padStart(14)} ${r.executed_ratio.toFixed(3).padStart(15)} ${r.time_ratio.toFixed(3).padStart(10)} ${Math.abs(
+        r.time_ratio - r.modeled_ratio,
+      )
+        .toFixed(3)
+        .padStart(16)}`,
     );
   }
+  console.log(
+    `\none re-selection (importance over all ${result.tensors} tensors + DP): ${result.reselection_ms.toFixed(0)} ms = ${result.reselection_steps.toFixed(2)} full-FT steps\n`,
+  );
 }
 
-await main();
+await runOnBackends(fileURLToPath(import.meta.url), measure, print);

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { selectionCost, selectTensors } from '../src/greentrainer/selector.js';
 import { rng } from '../test/helpers/random.js';
+import { median } from './harness.js';
 
 interface Instance {
   readonly tDy: Int32Array;
@@ -104,11 +105,6 @@ function paperDp(p: Instance): { importance: number; mask: Uint8Array } {
     }
   }
   return { importance: best, mask };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function time<T>(f: () => T, repeats: number): { ms: number; result: T } {

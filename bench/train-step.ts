@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
 import { CausalLM } from '../src/models/causal-lm.js';
-import { perBackend } from './backends.js';
+import { median, runOnBackends } from './harness.js';
 
 const SHAPE = { layers: 4, hidden: 256, ffn: 1024, heads: 4, vocab: 8192, seq: 128, batch: 4 };
 const CONFIG = {
@@ -24,11 +24,6 @@ const CONFIG = {
   num_attention_heads: SHAPE.heads,
   max_position_embeddings: 512,
 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** Median wall time of `f` in ms over `repeats` runs after one warm-up; `f` must read its result back. */
 function time(f: () => void, repeats: number): number {
@@ -98,28 +93,21 @@ async function measure(name: BackendName) {
   return result;
 }
 
-async function main() {
-  const results = await perBackend(fileURLToPath(import.meta.url), measure);
-  if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ ...results[0], backends: results }, null, 2));
-    return;
-  }
-  for (const result of results) {
-    console.log(`train step on ${result.backend}: ${result.model} (median of 5 runs)\n`);
-    const rowsOut: Array<[string, string]> = [
-      ['plain matMul rate at the model shapes', `${result.matmul_gflops.toFixed(1)} GFLOP/s`],
-      ['forward (loss)', `${result.forward_ms.toFixed(1)} ms`],
-      ['forward + backward (full fine-tuning)', `${result.step_ms.toFixed(1)} ms`],
-      [
-        'backward ÷ forward, measured (modeled)',
-        `${result.backward_over_forward.toFixed(2)} (${result.modeled_backward_over_forward.toFixed(2)})`,
-      ],
-      ['step rate from the FLOPs model', `${result.step_gflops.toFixed(1)} GFLOP/s`],
-      ['step rate ÷ matMul rate', `${(100 * result.ratio).toFixed(0)} %`],
-    ];
-    for (const [k, v] of rowsOut) console.log(`${k.padEnd(42)} ${v}`);
-    console.log();
-  }
+function print(result: Awaited<ReturnType<typeof measure>>): void {
+  console.log(`train step on ${result.backend}: ${result.model} (median of 5 runs)\n`);
+  const rowsOut: Array<[string, string]> = [
+    ['plain matMul rate at the model shapes', `${result.matmul_gflops.toFixed(1)} GFLOP/s`],
+    ['forward (loss)', `${result.forward_ms.toFixed(1)} ms`],
+    ['forward + backward (full fine-tuning)', `${result.step_ms.toFixed(1)} ms`],
+    [
+      'backward ÷ forward, measured (modeled)',
+      `${result.backward_over_forward.toFixed(2)} (${result.modeled_backward_over_forward.toFixed(2)})`,
+    ],
+    ['step rate from the FLOPs model', `${result.step_gflops.toFixed(1)} GFLOP/s`],
+    ['step rate ÷ matMul rate', `${(100 * result.ratio).toFixed(0)} %`],
+  ];
+  for (const [k, v] of rowsOut) console.log(`${k.padEnd(42)} ${v}`);
+  console.log();
 }
 
-await main();
+await runOnBackends(fileURLToPath(import.meta.url), measure, print);

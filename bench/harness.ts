@@ -1,5 +1,5 @@
 /**
- * Runs a benchmark on each backend it compares: the one GREENTRAINER_BACKEND forces, or else wasm
+ * What the benchmarks share: medians, and running a benchmark on each backend it compares: the one GREENTRAINER_BACKEND forces, or else wasm
  * (the embedded default) and, where `greentrainer setup-native` has built it, native TensorFlow.
  * Each backend runs in its own process: TensorFlow's thread pools, once loaded, slow the wasm
  * backend down in the same process (measured here: matMul 11 vs 18 GFLOP/s).
@@ -38,4 +38,23 @@ export async function perBackend<T>(
     if (r.status !== 0) throw new Error(`benchmark on ${name} failed:\n${r.stderr}`);
     return (JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { backends: T[] }).backends[0]!;
   });
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Measures on every backend; prints one JSON object with --json (the first backend's fields, and all), else tables. */
+export async function runOnBackends<T extends object>(
+  script: string,
+  measure: (backend: BackendName) => Promise<T>,
+  print: (result: T) => void,
+): Promise<void> {
+  const results = await perBackend(script, measure);
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify({ ...results[0], backends: results }, null, 2));
+    return;
+  }
+  for (const r of results) print(r);
 }
