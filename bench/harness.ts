@@ -58,3 +58,25 @@ export async function runOnBackends<T extends object>(
   }
   for (const r of results) print(r);
 }
+
+/** Sizes of the OPT-shaped models the benchmarks train. */
+export interface OptShape {
+  readonly layers: number;
+  readonly hidden: number;
+  readonly ffn: number;
+  readonly heads: number;
+  readonly vocab: number;
+}
+
+/** A Hugging Face OPT config.json of the given sizes. */
+export function optConfig(s: OptShape) {
+  return {
+    model_type: 'opt',
+    vocab_size: s.vocab,
+    hidden_size: s.hidden,
+    ffn_dim: s.ffn,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    max_position_embeddings: 512,
+  };
+}

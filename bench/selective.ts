@@ -19,20 +19,12 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { AdamW } from '../src/train/adamw.js';
 import { executedFlops } from '../src/train/flops-audit.js';
 import { tensorImportance } from '../src/train/importance.js';
-import { median, runOnBackends } from './harness.js';
+import { median, optConfig, runOnBackends } from './harness.js';
 
 // Proportioned like the paper's models: the output projection is ~8 % of the forward FLOPs here
 // (5 % in OPT-2.7B); a smaller, vocabulary-heavy model leaves nothing trainable at low ρ.
 const SHAPE = { layers: 8, hidden: 256, ffn: 1024, heads: 4, vocab: 2048, seq: 128, batch: 4 };
-const CONFIG = {
-  model_type: 'opt',
-  vocab_size: SHAPE.vocab,
-  hidden_size: SHAPE.hidden,
-  ffn_dim: SHAPE.ffn,
-  num_hidden_layers: SHAPE.layers,
-  num_attention_heads: SHAPE.heads,
-  max_position_embeddings: 512,
-};
+const CONFIG = optConfig(SHAPE);
 const LR = 2e-5;
 
 async function measure(name: BackendName) {

@@ -12,18 +12,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
 import { CausalLM } from '../src/models/causal-lm.js';
-import { median, runOnBackends } from './harness.js';
+import { median, optConfig, runOnBackends } from './harness.js';
 
 const SHAPE = { layers: 4, hidden: 256, ffn: 1024, heads: 4, vocab: 8192, seq: 128, batch: 4 };
-const CONFIG = {
-  model_type: 'opt',
-  vocab_size: SHAPE.vocab,
-  hidden_size: SHAPE.hidden,
-  ffn_dim: SHAPE.ffn,
-  num_hidden_layers: SHAPE.layers,
-  num_attention_heads: SHAPE.heads,
-  max_position_embeddings: 512,
-};
+const CONFIG = optConfig(SHAPE);
 
 /** Median wall time of `f` in ms over `repeats` runs after one warm-up; `f` must read its result back. */
 function time(f: () => void, repeats: number): number {
