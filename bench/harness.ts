@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../src/backend/select.js';
 import { backendFromEnv } from '../src/config/env.js';
 
@@ -79,4 +80,12 @@ export function optConfig(s: OptShape) {
     num_attention_heads: s.heads,
     max_position_embeddings: 512,
   };
+}
+
+/** A fixed batch of token ids [batch, seq] (a deterministic pattern) with a full attention mask. */
+export function tokenBatch(s: { readonly batch: number; readonly seq: number; readonly vocab: number }) {
+  const rows = Array.from({ length: s.batch }, (_, r) =>
+    Array.from({ length: s.seq }, (_, t) => (r * 131 + t * 17) % s.vocab),
+  );
+  return { ids: tf.tensor2d(rows, undefined, 'int32'), mask: tf.ones([s.batch, s.seq]) as tf.Tensor2D };
 }

@@ -19,7 +19,7 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { AdamW } from '../src/train/adamw.js';
 import { executedFlops } from '../src/train/flops-audit.js';
 import { tensorImportance } from '../src/train/importance.js';
-import { median, optConfig, runOnBackends } from './harness.js';
+import { median, optConfig, runOnBackends, tokenBatch } from './harness.js';
 
 // Proportioned like the paper's models: the output projection is ~8 % of the forward FLOPs here
 // (5 % in OPT-2.7B); a smaller, vocabulary-heavy model leaves nothing trainable at low ρ.
@@ -30,11 +30,7 @@ const LR = 2e-5;
 async function measure(name: BackendName) {
   const backend = await initBackend({ backend: name });
   const model = CausalLM.random(CONFIG, 'bench', 1);
-  const rows = Array.from({ length: SHAPE.batch }, (_, r) =>
-    Array.from({ length: SHAPE.seq }, (_, t) => (r * 131 + t * 17) % SHAPE.vocab),
-  );
-  const ids = tf.tensor2d(rows, undefined, 'int32');
-  const mask = tf.ones([SHAPE.batch, SHAPE.seq]) as tf.Tensor2D;
+  const { ids, mask } = tokenBatch(SHAPE);
   const loss = () => model.loss(ids, mask, ids);
   const profile = profileFlops(model.spec, { batch: SHAPE.batch, inputLength: SHAPE.seq, outputLength: 0 });
   const names = profile.tensors.map((t) => t.name);

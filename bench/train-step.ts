@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
 import { CausalLM } from '../src/models/causal-lm.js';
-import { median, optConfig, runOnBackends } from './harness.js';
+import { median, optConfig, runOnBackends, tokenBatch } from './harness.js';
 
 const SHAPE = { layers: 4, hidden: 256, ffn: 1024, heads: 4, vocab: 8192, seq: 128, batch: 4 };
 const CONFIG = optConfig(SHAPE);
@@ -53,11 +53,7 @@ function matMulRate(): number {
 async function measure(name: BackendName) {
   const backend = await initBackend({ backend: name });
   const model = CausalLM.random(CONFIG, 'bench', 1);
-  const rows = Array.from({ length: SHAPE.batch }, (_, r) =>
-    Array.from({ length: SHAPE.seq }, (_, t) => (r * 131 + t * 17) % SHAPE.vocab),
-  );
-  const ids = tf.tensor2d(rows, undefined, 'int32');
-  const mask = tf.ones([SHAPE.batch, SHAPE.seq]) as tf.Tensor2D;
+  const { ids, mask } = tokenBatch(SHAPE);
   const vars = model.params.list();
 
   const matmulGflops = matMulRate();
