@@ -9,6 +9,7 @@ import { packageVersion } from './commands/package-root.js';
 import { runPlan } from './commands/plan.js';
 import { runSelect } from './commands/select.js';
 import { runSetupNative } from './commands/setup-native.js';
+import { runTrain } from './commands/train.js';
 import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from './greentrainer/schemes.js';
 import { DEFAULT_RESOLUTION } from './greentrainer/selector.js';
 
@@ -93,6 +94,19 @@ export function program(): Command {
       'a TensorFlow wheel, an installed tensorflow package folder, or a libtensorflow folder',
     )
     .action((o) => runSetupNative(o, (line) => console.log(line)));
+
+  cli
+    .command('train')
+    .description('fine-tune a model with GreenTrainer (or a baseline) as a job file describes')
+    .requiredOption('-j, --job <file>', 'job YAML (see config/job.example.yaml)')
+    .addOption(new Option('--rho <ρ>', 'FLOPs objective, overriding the job').argParser(rho))
+    .option('--resume', 'continue from the newest complete checkpoint in the run folder', false)
+    .addOption(new Option('--max-steps <n>', 'stop after n optimizer steps').argParser(integer(1)))
+    .option('--no-eval', 'skip evaluation')
+    .option('--json', 'print one JSON event per line instead of a progress bar', false)
+    .action(async (o) => {
+      await runTrain(o);
+    });
 
   cli.version(packageVersion());
   return cli;

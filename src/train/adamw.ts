@@ -83,6 +83,19 @@ export class AdamW {
     return s ? { m: s.m, v: s.v } : undefined;
   }
 
+  /** Every tensor with state, in insertion order: what a checkpoint saves. */
+  names(): string[] {
+    return [...this.slots.keys()];
+  }
+
+  /** Restores one tensor's state from a checkpoint (replacing any it has); takes ownership of m and v. */
+  load(name: string, m: tf.Tensor, v: tf.Tensor, step: number): void {
+    const old = this.slots.get(name);
+    if (old) tf.dispose([old.m, old.v]);
+    this.slots.set(name, { m: tf.variable(m, false), v: tf.variable(v, false), step });
+    tf.dispose([m, v]);
+  }
+
   dispose(): void {
     this.retain(new Set());
   }

@@ -7,14 +7,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FlopsProfile } from '../greentrainer/flops.js';
+import type { ModelSpec } from '../greentrainer/graph.js';
 import { backwardBudget, earlyStopDepth, toRhoBp } from '../greentrainer/rho.js';
-import { maskFlops } from '../greentrainer/schemes.js';
+import { maskFlops, top2Mask } from '../greentrainer/schemes.js';
 import { selectTensors } from '../greentrainer/selector.js';
 import type { Parameters } from '../models/parameters.js';
 import type { AdamW } from './adamw.js';
 import { tensorImportance } from './importance.js';
 
+/**
+ * How tensors are chosen: GreenTrainer's importance-driven selection under ρ, or one of the
+ * paper's fixed baselines (every tensor; the output embedding and the last layer).
+ */
+export type SelectionMethod = 'greentrainer' | 'full' | 'top2';
+
 export interface TrainerOptions {
+  readonly method?: SelectionMethod;
   readonly rho: number;
   /** Re-select every this many steps. */
   readonly intervalSteps: number;
@@ -22,6 +30,16 @@ export interface TrainerOptions {
   readonly lr: (step: number) => number;
   /** Selector FLOPs resolution T_q. */
   readonly resolution?: number;
+  /** Clip the global L2 norm of the gradients of the trained tensors to this (off when absent). */
+  readonly maxGradNorm?: number;
+}
+
+/** What a checkpoint needs to continue a trainer exactly. */
+export interface TrainerState {
+  readonly step: number;
+  readonly rho: number;
+  readonly pendingRho?: number;
+  readonly selected: readonly string[];
 }
 
 export interface SelectionEvent {
@@ -34,6 +52,8 @@ export interface SelectionEvent {
   /** Modeled FLOPs of a step under the selection ÷ full fine-tuning. */
   readonly flopsRatio: number;
   readonly ms: number;
+  /** The tensors selected, in backpropagation order. */
+  readonly selected: readonly string[];
 }
 
 export interface StepResult {
@@ -43,6 +63,8 @@ export interface StepResult {
   /** Modeled FLOPs of this step, and of full fine-tuning. */
   readonly flops: number;
   readonly fullFlops: number;
+  /** Global gradient norm before clipping (computed only when clipping is on). */
+  readonly gradNorm?: number;
   readonly selection?: SelectionEvent;
 }
 
@@ -60,20 +82,67 @@ export class Trainer {
   private selected: string[] = [];
   private stepFlops = 0;
 
+  private readonly method: SelectionMethod;
+
   constructor(
+    private readonly spec: ModelSpec,
     private readonly params: Parameters,
     private readonly optimizer: AdamW,
     private readonly profile: FlopsProfile,
     private readonly o: TrainerOptions,
   ) {
-    backwardBudget(o.rho, profile.forward, profile.backward);
+    this.method = o.method ?? 'greentrainer';
+    if (this.method === 'greentrainer') backwardBudget(o.rho, profile.forward, profile.backward);
     this.rho = o.rho;
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** ρ of the current selection (a pending change applies at the next step). */
+  get currentRho(): number {
+    return this.rho;
+  }
+
+  /** Learning rate of step `step` (0-based). */
+  lrAt(step: number): number {
+    return this.o.lr(step);
+  }
+
+  /** The state a checkpoint saves; AdamW's moments are saved beside it. */
+  state(): TrainerState {
+    return {
+      step: this.stepCount,
+      rho: this.rho,
+      ...(this.pendingRho !== undefined ? { pendingRho: this.pendingRho } : {}),
+      selected: [...this.selected],
+    };
+  }
+
+  /** Continues from a checkpoint's state (the optimizer's moments are restored by the caller). */
+  restore(s: TrainerState): void {
+    const known = new Set(this.profile.tensors.map((t) => t.name));
+    const unknown = s.selected.filter((n) => !known.has(n));
+    if (unknown.length > 0)
+      throw new TrainingError(`checkpoint selects unknown tensors: ${unknown.join(', ')}`);
+    const chosen = new Set(s.selected);
+    this.selected = this.profile.tensors.filter((t) => chosen.has(t.name)).map((t) => t.name);
+    this.stepFlops = maskFlops(
+      this.profile,
+      this.profile.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
+    ).flops;
+    this.stepCount = s.step;
+    this.rho = s.rho;
+    this.pendingRho = s.pendingRho;
   }
 
   /** Asks for a new ρ; it takes effect at the next step boundary. Checked now. */
   setRho(rho: number): void {
+    if (this.method !== 'greentrainer') return;
     backwardBudget(rho, this.profile.forward, this.profile.backward);
-    this.pendingRho = rho;
+    if (rho !== this.rho || this.pendingRho !== undefined) this.pendingRho = rho;
   }
 
   /** The tensors currently trained, in backpropagation order. */
@@ -81,38 +150,102 @@ export class Trainer {
     return this.selected;
   }
 
-  /** One training step on `loss`; re-selects first when due. */
-  step(loss: BatchLoss): StepResult {
+  /**
+   * One optimizer step over one or more micro-batches (gradient accumulation: their gradients
+   * are averaged); re-selects first when due, scoring importance on `importance` (default: the
+   * step's own micro-batches; a thunk, so batches are built only when a selection is due).
+   */
+  step(micro: BatchLoss | readonly BatchLoss[], importance?: () => readonly BatchLoss[]): StepResult {
+    const losses = typeof micro === 'function' ? [micro] : micro;
+    if (losses.length === 0) throw new TrainingError('a step needs at least one batch');
     let selection: SelectionEvent | undefined;
-    const due =
-      this.stepCount === 0 || this.stepCount % this.o.intervalSteps === 0 || this.pendingRho !== undefined;
-    if (due) {
+    if (this.selectionDue()) {
       if (this.pendingRho !== undefined) this.rho = this.pendingRho;
       this.pendingRho = undefined;
-      selection = this.select(loss);
+      selection = this.select(importance ? importance() : losses);
     }
     const vars = this.selected.map((n) => this.params.get(n));
-    const { value, grads } = tf.variableGrads(loss, vars);
-    const lossValue = value.dataSync()[0]!;
+    const { loss, grads } = this.gradients(losses, vars);
+    const gradNorm =
+      this.o.maxGradNorm !== undefined ? clipByGlobalNorm(grads, this.o.maxGradNorm) : undefined;
     this.optimizer.step(
-      this.selected.map((name, k) => ({ name, variable: vars[k]!, gradient: grads[vars[k]!.name]! })),
+      this.selected.map((name, k) => ({ name, variable: vars[k]!, gradient: grads[k]! })),
       this.o.lr(this.stepCount),
     );
-    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose(grads);
     const result = {
       step: this.stepCount,
-      loss: lossValue,
+      loss,
       rho: this.rho,
-      flops: this.stepFlops,
-      fullFlops: this.profile.full,
+      flops: this.stepFlops * losses.length,
+      fullFlops: this.profile.full * losses.length,
+      ...(gradNorm !== undefined ? { gradNorm } : {}),
       ...(selection ? { selection } : {}),
     };
     this.stepCount++;
     return result;
   }
 
-  private select(loss: BatchLoss): SelectionEvent {
+  private selectionDue(): boolean {
+    if (this.stepCount === 0 && this.selected.length === 0) return true;
+    if (this.method !== 'greentrainer') return this.selected.length === 0;
+    return this.stepCount % this.o.intervalSteps === 0 || this.pendingRho !== undefined;
+  }
+
+  /** Mean loss and mean gradients (one per variable) over the micro-batches. */
+  private gradients(losses: readonly BatchLoss[], vars: tf.Variable[]): { loss: number; grads: tf.Tensor[] } {
+    let sum = 0;
+    let acc: tf.Tensor[] = [];
+    for (const l of losses) {
+      const { value, grads } = tf.variableGrads(l, vars);
+      sum += value.dataSync()[0]!;
+      const g = vars.map((v) => grads[v.name]!);
+      if (acc.length === 0) acc = g;
+      else {
+        const next = acc.map((a, k) => tf.add(a, g[k]!));
+        tf.dispose([...acc, ...g]);
+        acc = next;
+      }
+      value.dispose();
+    }
+    if (losses.length > 1) {
+      const mean = acc.map((a) => tf.div(a, losses.length));
+      tf.dispose(acc);
+      acc = mean;
+    }
+    return { loss: sum / losses.length, grads: acc };
+  }
+
+  private select(losses: readonly BatchLoss[]): SelectionEvent {
     const t0 = performance.now();
+    const { forward, backward, tensors } = this.profile;
+    const mask = this.method === 'greentrainer' ? this.selectMask(losses) : this.fixedMask();
+    this.selected = tensors.filter((_, k) => mask[k]).map((t) => t.name);
+    this.optimizer.retain(new Set(this.selected));
+    this.stepFlops = maskFlops(this.profile, mask).flops;
+    let deepest = -1;
+    mask.forEach((m, k) => {
+      if (m) deepest = k;
+    });
+    return {
+      step: this.stepCount,
+      rho: this.rho,
+      rhoBp: toRhoBp(this.rho, forward, backward),
+      tensors: this.selected.length,
+      depth: deepest,
+      flopsRatio: this.stepFlops / this.profile.full,
+      ms: performance.now() - t0,
+      selected: [...this.selected],
+    };
+  }
+
+  private fixedMask(): Uint8Array {
+    return this.method === 'full'
+      ? new Uint8Array(this.profile.tensors.length).fill(1)
+      : top2Mask(this.spec, this.profile);
+  }
+
+  private selectMask(losses: readonly BatchLoss[]): Uint8Array {
     const { forward, backward, tensors } = this.profile;
     const budget = backwardBudget(this.rho, forward, backward);
     const depth = earlyStopDepth(
@@ -122,7 +255,7 @@ export class Trainer {
     const candidates = tensors.slice(0, depth);
     const scores = tensorImportance({
       tensors: new Map(candidates.map((t) => [t.name, this.params.get(t.name)])),
-      losses: [loss],
+      losses,
       optimizer: this.optimizer,
       lr: this.o.lr(this.stepCount),
     });
@@ -138,17 +271,21 @@ export class Trainer {
         `at ρ = ${this.rho} the selection is empty (${s.status}): no tensor can be trained within the budget`,
       );
     }
-    this.selected = tensors.filter((_, k) => s.mask[k]).map((t) => t.name);
-    this.optimizer.retain(new Set(this.selected));
-    this.stepFlops = maskFlops(this.profile, s.mask).flops;
-    return {
-      step: this.stepCount,
-      rho: this.rho,
-      rhoBp: toRhoBp(this.rho, forward, backward),
-      tensors: this.selected.length,
-      depth: s.deepest,
-      flopsRatio: this.stepFlops / this.profile.full,
-      ms: performance.now() - t0,
-    };
+    return Uint8Array.from(s.mask);
   }
+}
+
+/** Scales `grads` in place so their global L2 norm is at most `maxNorm`; returns the norm before. */
+export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): number {
+  const total = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))));
+  const norm = total.dataSync()[0]!;
+  total.dispose();
+  if (norm > maxNorm) {
+    const scale = maxNorm / (norm + 1e-6);
+    grads.forEach((g, k) => {
+      grads[k] = tf.mul(g, scale);
+      g.dispose();
+    });
+  }
+  return norm;
 }

@@ -26,6 +26,7 @@ describe('train/importance', () => {
     );
     const weights = names.map((n) => Array.from(model.params.get(n).dataSync()));
     const moments = names.slice(0, -2).map((n) => Array.from(opt.moments(n)!.m.dataSync()));
+    const second = names.slice(0, -2).map((n) => Array.from(opt.moments(n)!.v.dataSync()));
 
     const scores = tensorImportance({
       tensors: new Map(names.map((n) => [n, model.params.get(n)])),
@@ -43,7 +44,28 @@ describe('train/importance', () => {
       moments,
       'moments are bitwise unchanged',
     );
+    assert.deepEqual(
+      names.slice(0, -2).map((n) => Array.from(opt.moments(n)!.v.dataSync())),
+      second,
+      'second moments are bitwise unchanged',
+    );
     assert.equal(Math.max(...[...scores.values()].map(Math.abs)), 1);
+
+    // The Δw importance used is exactly what the next real step applies, with and without state.
+    const vars = names.map((n) => model.params.get(n));
+    const g = tf.variableGrads(loss, vars).grads;
+    const deltas = names.map((n, k) => opt.delta(n, vars[k]!, g[vars[k]!.name]!, 1e-2));
+    const previous = names.map((n) => model.params.get(n).clone());
+    opt.step(
+      names.map((name, k) => ({ name, variable: vars[k]!, gradient: g[vars[k]!.name]! })),
+      1e-2,
+    );
+    // Exactly: each weight after the step is fl(w + Δw), the float32 sum of the old weight and the
+    // Δw importance used (comparing w_after − w_before with Δw instead loses ~1e-6 to cancellation).
+    names.forEach((n, k) => {
+      const expected = tf.add(previous[k]!, deltas[k]!).dataSync();
+      assert.deepEqual(model.params.get(n).dataSync(), expected, `${n}: the step applied another Δw`);
+    });
 
     // First order: applying the most important tensor's own update lowers the loss.
     const [best] = [...scores.entries()].sort((a, b) => b[1] - a[1])[0]!;

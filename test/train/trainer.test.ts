@@ -26,14 +26,22 @@ function setup(rho: number, intervalSteps: number) {
   const mask = tf.ones([4, 24]) as tf.Tensor2D;
   const profile = profileFlops(model.spec, { batch: 4, inputLength: 24, outputLength: 0 });
   const optimizer = new AdamW();
-  const trainer = new Trainer(model.params, optimizer, profile, { rho, intervalSteps, lr: () => 1e-3 });
+  const trainer = new Trainer(model.spec, model.params, optimizer, profile, {
+    rho,
+    intervalSteps,
+    lr: () => 1e-3,
+  });
   const loss = () => model.loss(ids, mask, ids);
   return {
     model,
     trainer,
     optimizer,
     loss,
-    dispose: () => (model.dispose(), optimizer.dispose(), tf.dispose([ids, mask])),
+    dispose: () => {
+      model.dispose();
+      optimizer.dispose();
+      tf.dispose([ids, mask]);
+    },
   };
 }
 

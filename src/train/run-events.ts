@@ -1,0 +1,103 @@
+/**
+ * What a training run reports as it goes: plain data, so the CLI can draw a progress bar and the
+ * daemon can forward it over IPC to metrics and logs. `train/` knows nothing of either.
+ */
+import type { SelectionEvent } from './trainer.js';
+
+export interface StartEvent {
+  readonly type: 'start';
+  readonly job: string;
+  readonly backend: string;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly resumedFrom?: string;
+  readonly tensors: number;
+  readonly examples: { readonly train: number; readonly validation: number; readonly test: number };
+}
+
+export interface StepEvent {
+  readonly type: 'step';
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly rho: number;
+  readonly lr: number;
+  /** Modeled FLOPs of this step under the selection, and of full fine-tuning, at its real shape. */
+  readonly flops: number;
+  readonly fullFlops: number;
+  /** FLOPs the backend executed in this step, when it was audited (the step after a selection). */
+  readonly executedFlops?: number;
+  readonly seconds: number;
+  readonly tokens: number;
+}
+
+export interface SelectionReport extends SelectionEvent {
+  readonly type: 'selection';
+  /** Fraction of each layer's tensors selected (heatmap). */
+  readonly layers: Readonly<Record<string, number>>;
+}
+
+export interface CheckpointEvent {
+  readonly type: 'checkpoint';
+  readonly step: number;
+  readonly path: string;
+  readonly seconds: number;
+  readonly reason: 'interval' | 'request' | 'stop' | 'end';
+}
+
+export interface EvaluationReport {
+  readonly split: 'validation' | 'test';
+  readonly examples: number;
+  readonly loss?: number;
+  readonly perplexity?: number;
+  readonly rouge?: {
+    readonly rouge1: number;
+    readonly rouge2: number;
+    readonly rougeL: number;
+    readonly rougeLsum: number;
+  };
+  readonly seconds: number;
+}
+
+export interface EvaluationEvent {
+  readonly type: 'evaluation';
+  readonly when: 'before' | 'after';
+  readonly reports: readonly EvaluationReport[];
+}
+
+export interface RunReport {
+  readonly job: string;
+  readonly method: string;
+  readonly backend: string;
+  readonly steps: number;
+  readonly status: 'finished' | 'stopped';
+  readonly flops: { readonly training: number; readonly full: number; readonly saved_ratio: number };
+  readonly train_seconds: number;
+  readonly final_loss: number | null;
+  readonly evaluation: {
+    readonly before?: readonly EvaluationReport[];
+    readonly after?: readonly EvaluationReport[];
+  };
+  readonly model?: string;
+}
+
+export interface DoneEvent {
+  readonly type: 'done';
+  readonly report: RunReport;
+}
+
+export interface LogEvent {
+  readonly type: 'log';
+  readonly level: 'info' | 'warn' | 'error';
+  readonly message: string;
+}
+
+export type RunEvent =
+  | StartEvent
+  | StepEvent
+  | SelectionReport
+  | CheckpointEvent
+  | EvaluationEvent
+  | DoneEvent
+  | LogEvent;

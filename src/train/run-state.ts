@@ -1,0 +1,118 @@
+/**
+ * What a checkpoint holds, and putting it back: every tensor trained so far (in compute layout;
+ * untouched tensors come from the base model folder), AdamW's moments and step counts, the
+ * trainer's step, ρ and selection, the data cursor, and running totals. The data order is a pure
+ * function of (seed, epoch), so the cursor is the whole RNG state; nothing else draws random
+ * numbers while training (no dropout).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import type { CausalLM } from '../models/causal-lm.js';
+import type { TensorToWrite } from '../models/safetensors.js';
+import type { AdamW } from './adamw.js';
+import { BatchStream, type Cursor } from './batches.js';
+import type { CheckpointData, LoadedCheckpoint } from './checkpoint-store.js';
+import type { Job } from './job.js';
+import { type Trainer, TrainingError } from './trainer.js';
+
+export interface Totals {
+  flops: number;
+  fullFlops: number;
+  trainSeconds: number;
+  lastLoss: number | null;
+}
+
+interface RunParts {
+  readonly job: Job;
+  readonly model: CausalLM;
+  readonly optimizer: AdamW;
+  readonly trainer: Trainer;
+  readonly totals: Totals;
+  readonly touched: Set<string>;
+  readonly trainExamples: number;
+}
+
+const State = z.object({
+  fingerprint: z.record(z.string(), z.union([z.string(), z.number()])),
+  trainer: z.object({
+    step: z.number().int().nonnegative(),
+    rho: z.number(),
+    pendingRho: z.number().optional(),
+    selected: z.array(z.string()),
+  }),
+  cursor: z.object({ epoch: z.number().int().nonnegative(), index: z.number().int().nonnegative() }),
+  touched: z.array(z.string()),
+  optimizerSteps: z.record(z.string(), z.number().int().nonnegative()),
+  totals: z.object({
+    flops: z.number(),
+    fullFlops: z.number(),
+    trainSeconds: z.number(),
+    lastLoss: z.number().nullable(),
+  }),
+});
+
+/** The facts a checkpoint must share with the job resuming it. */
+function fingerprint(job: Job, trainExamples: number): Record<string, string | number> {
+  return {
+    model: job.model,
+    method: job.method,
+    batch_size: job.train.batch_size,
+    grad_accum: job.train.grad_accum,
+    seed: job.train.seed,
+    train_examples: trainExamples,
+  };
+}
+
+export function snapshotRun(p: RunParts & { cursor: Cursor }): CheckpointData {
+  const value = (name: string, t: tf.Tensor): TensorToWrite => ({
+    name,
+    shape: t.shape,
+    data: t.dataSync() as Float32Array,
+  });
+  const weights = [...p.touched].sort().map((n) => value(n, p.model.params.get(n)));
+  const optimizer = p.optimizer.names().flatMap((n) => {
+    const s = p.optimizer.moments(n)!;
+    return [value(`${n}::m`, s.m), value(`${n}::v`, s.v)];
+  });
+  const state: z.input<typeof State> = {
+    fingerprint: fingerprint(p.job, p.trainExamples),
+    trainer: { ...p.trainer.state(), selected: [...p.trainer.state().selected] },
+    cursor: p.cursor,
+    touched: [...p.touched].sort(),
+    optimizerSteps: Object.fromEntries(p.optimizer.names().map((n) => [n, p.optimizer.steps(n)])),
+    totals: { ...p.totals },
+  };
+  return { step: p.trainer.steps, weights, optimizer, state };
+}
+
+/** Puts a checkpoint back into freshly built parts; returns the data stream at its cursor. */
+export function restoreRun(c: LoadedCheckpoint, p: RunParts): BatchStream {
+  const parsed = State.safeParse(c.state);
+  if (!parsed.success) throw new TrainingError(`${c.path}/state.json: ${parsed.error.issues[0]?.message}`);
+  const s = parsed.data;
+  const want = fingerprint(p.job, p.trainExamples);
+  const differs = Object.keys(want).filter((k) => s.fingerprint[k] !== want[k]);
+  if (differs.length > 0) {
+    throw new TrainingError(
+      `checkpoint ${c.path} belongs to a different job: ${differs
+        .map((k) => `${k} was ${s.fingerprint[k]}, now ${want[k]}`)
+        .join('; ')}`,
+    );
+  }
+  for (const [name, w] of c.weights) {
+    const v = p.model.params.get(name);
+    if (v.shape.join() !== w.shape.join())
+      throw new TrainingError(`checkpoint ${c.path}: ${name} has shape [${w.shape}], the model [${v.shape}]`);
+    tf.tidy(() => v.assign(tf.tensor(w.data, w.shape)));
+  }
+  for (const [name, steps] of Object.entries(s.optimizerSteps)) {
+    const m = c.optimizer.get(`${name}::m`);
+    const v = c.optimizer.get(`${name}::v`);
+    if (!m || !v) throw new TrainingError(`checkpoint ${c.path}: no AdamW moments for ${name}`);
+    p.optimizer.load(name, tf.tensor(m.data, m.shape), tf.tensor(v.data, v.shape), steps);
+  }
+  p.trainer.restore(s.trainer);
+  for (const n of s.touched) p.touched.add(n);
+  Object.assign(p.totals, s.totals);
+  return new BatchStream(p.trainExamples, p.job.train.batch_size, p.job.train.seed, s.cursor);
+}

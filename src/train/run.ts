@@ -1,0 +1,393 @@
+/**
+ * One fine-tuning job, end to end: loads the model, tokenizer and data, trains with the
+ * GreenTrainer loop (or a baseline), checkpoints atomically, takes ρ, pause, checkpoint and stop
+ * requests at step boundaries, evaluates, and writes the fine-tuned model and `report.json`.
+ * It reports through `emit` only; the CLI and the daemon's trainer process decide what to show.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
+import { maskFlops } from '../greentrainer/schemes.js';
+import type { CausalLM } from '../models/causal-lm.js';
+import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
+import { TextTokenizer } from '../models/tokenizer.js';
+import { AdamW } from './adamw.js';
+import { BatchStream } from './batches.js';
+import { type CausalSequence, DatasetError, encodeCausal, padBatch } from './data.js';
+import { executedFlops } from './flops-audit.js';
+import type { Job } from './job.js';
+import { linearLr } from './lr-schedule.js';
+import { evaluateModel } from './run-evaluation.js';
+import type { EvaluationReport, RunEvent, RunReport } from './run-events.js';
+import { RunFolder } from './run-folder.js';
+import { restoreRun, snapshotRun, type Totals } from './run-state.js';
+import { loadSplits, type Splits } from './splits.js';
+import { type SelectionEvent, Trainer, TrainingError } from './trainer.js';
+
+export interface RunOptions {
+  /** Continue from the newest complete checkpoint in the run folder. */
+  readonly resume?: boolean;
+  /** ρ to start with instead of the job's (a resumed run switches at its next step). */
+  readonly rho?: number;
+  /** Skip evaluation (tests, daemons that evaluate elsewhere). */
+  readonly evaluate?: boolean;
+  readonly backend: string;
+  readonly emit: (e: RunEvent) => void;
+}
+
+export class TrainingRun {
+  private paused = false;
+  private stopRequested = false;
+  private checkpointRequested = false;
+  private auditNext = false;
+  private lastCheckpointStep = -1;
+  private readonly profiles = new Map<string, FlopsProfile>();
+
+  private constructor(
+    readonly job: Job,
+    private readonly o: RunOptions,
+    private readonly model: CausalLM,
+    private readonly tok: TextTokenizer,
+    private readonly data: { train: CausalSequence[]; validation: CausalSequence[]; test: number },
+    private readonly splits: Splits,
+    private readonly folder: RunFolder,
+    private readonly trainer: Trainer,
+    private readonly optimizer: AdamW,
+    private readonly stream: BatchStream,
+    private readonly totals: Totals,
+    readonly totalSteps: number,
+    private readonly touched: Set<string>,
+    private readonly resumedFrom: string | undefined,
+  ) {}
+
+  /** Opens a job: validates everything it reads before any step runs. */
+  static open(job: Job, o: RunOptions): TrainingRun {
+    const folder = RunFolder.lock(job.output);
+    try {
+      const splits = loadSplits(job.dataset);
+      const tok = TextTokenizer.load(job.model);
+      const eosId = tok.eosId;
+      if (eosId === undefined) throw new DatasetError(`${job.model}: the tokenizer has no eos_token`);
+      const enc = encodeOptions(job, eosId);
+      const encode = (xs: typeof splits.train) => xs.map((e) => encodeCausal(e, tok, enc));
+      const model = loadCausalLM(job.model);
+      const optimizer = new AdamW({ weightDecay: job.train.weight_decay });
+      const stream = new BatchStream(splits.train.length, job.train.batch_size, job.train.seed);
+      const microPerEpoch = stream.batchesPerEpoch;
+      const totalSteps =
+        job.train.max_steps ?? Math.ceil((job.train.epochs * microPerEpoch) / job.train.grad_accum);
+      const train = encode(splits.train);
+      const meanLength = Math.round(train.reduce((a, s) => a + s.ids.length, 0) / train.length);
+      const profile = profileFlops(model.spec, {
+        batch: job.train.batch_size,
+        inputLength: meanLength,
+        outputLength: 0,
+      });
+      const schedule = { lr: job.train.lr, warmupSteps: job.train.warmup_steps, totalSteps };
+      const trainer = new Trainer(model.spec, model.params, optimizer, profile, {
+        method: job.method,
+        rho: o.rho ?? job.rho,
+        intervalSteps: job.selection.interval_steps,
+        resolution: job.selection.resolution,
+        lr: (step) => linearLr(schedule, step),
+        ...(job.train.max_grad_norm !== undefined ? { maxGradNorm: job.train.max_grad_norm } : {}),
+      });
+      const totals: Totals = { flops: 0, fullFlops: 0, trainSeconds: 0, lastLoss: null };
+      const touched = new Set<string>();
+      let resumedFrom: string | undefined;
+      const store = folder.checkpoints(job.checkpoint.keep);
+      const latest = o.resume ? store.latest() : undefined;
+      if (!o.resume && store.folders().length > 0) {
+        throw new TrainingError(
+          `${job.output} already holds checkpoints: pass --resume to continue that run, or choose another output folder`,
+        );
+      }
+      let s = stream;
+      if (latest) {
+        for (const skipped of latest.skipped)
+          o.emit({
+            type: 'log',
+            level: 'warn',
+            message: `skipped checkpoint ${skipped.path}: ${skipped.reason}`,
+          });
+        s = restoreRun(latest, {
+          job,
+          model,
+          optimizer,
+          trainer,
+          totals,
+          touched,
+          trainExamples: train.length,
+        });
+        if (o.rho !== undefined) trainer.setRho(o.rho);
+        resumedFrom = latest.path;
+      }
+      const validation = encode(splits.validation);
+      return new TrainingRun(
+        job,
+        o,
+        model,
+        tok,
+        { train, validation, test: splits.test.length },
+        splits,
+        folder,
+        trainer,
+        optimizer,
+        s,
+        totals,
+        totalSteps,
+        touched,
+        resumedFrom,
+      );
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+  }
+
+  /** A new ρ for the next step boundary (checked now: throws RhoError below the floor). */
+  setRho(rho: number): void {
+    this.trainer.setRho(rho);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  /** Checkpoint at the next step boundary (or at once while paused). */
+  requestCheckpoint(): void {
+    this.checkpointRequested = true;
+  }
+
+  /** Checkpoint and return from `run` at the next step boundary. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  get step(): number {
+    return this.trainer.steps;
+  }
+
+  async run(): Promise<RunReport> {
+    const { job, o } = this;
+    o.emit({
+      type: 'start',
+      job: job.name,
+      backend: o.backend,
+      step: this.step,
+      totalSteps: this.totalSteps,
+      ...(this.resumedFrom ? { resumedFrom: this.resumedFrom } : {}),
+      tensors: this.model.params.names().length,
+      examples: {
+        train: this.data.train.length,
+        validation: this.data.validation.length,
+        test: this.data.test,
+      },
+    });
+    try {
+      const before =
+        (o.evaluate ?? true) && job.eval.before && this.step === 0 ? this.evaluate('before') : undefined;
+      while (this.step < this.totalSteps && !this.stopRequested) {
+        if (this.paused) {
+          if (this.checkpointRequested) this.checkpoint('request');
+          await sleep(50);
+          continue;
+        }
+        await this.trainStep();
+        if (this.checkpointRequested || this.step % job.checkpoint.every_steps === 0) {
+          this.checkpoint(this.checkpointRequested ? 'request' : 'interval');
+        }
+        await sleep(0);
+      }
+      const finished = this.step >= this.totalSteps;
+      if (this.lastCheckpointStep !== this.step) this.checkpoint(finished ? 'end' : 'stop');
+      const report = finished ? this.finish(before) : this.report('stopped', before, undefined);
+      o.emit({ type: 'done', report });
+      return report;
+    } finally {
+      this.model.dispose();
+      this.optimizer.dispose();
+      this.folder.release();
+    }
+  }
+
+  private async trainStep(): Promise<void> {
+    const { job } = this;
+    const importanceIdx = this.stream.peek(job.selection.importance_batches);
+    const epoch = this.stream.cursor.epoch;
+    const micro = Array.from({ length: job.train.grad_accum }, () => this.stream.next());
+    const made: tf.Tensor[] = [];
+    const lossOf = (idx: number[]) => {
+      const b = padBatch(
+        idx.map((i) => this.data.train[i]!),
+        this.tok.padId ?? this.tok.eosId!,
+      );
+      const ids = tf.tensor2d(b.ids, undefined, 'int32');
+      const mask = tf.tensor2d(b.mask, undefined, 'float32');
+      const labels = tf.tensor2d(b.labels, undefined, 'int32');
+      made.push(ids, mask, labels);
+      return () => this.model.loss(ids, mask, labels);
+    };
+    const losses = micro.map(lossOf);
+    const t0 = performance.now();
+    let result: ReturnType<Trainer['step']> | undefined;
+    let executed: number | undefined;
+    const run = () => {
+      result = this.trainer.step(losses, () => importanceIdx.map(lossOf));
+    };
+    if (this.auditNext) {
+      executed = executedFlops((await tf.profile(run)).kernels).total;
+      this.auditNext = false;
+    } else run();
+    const seconds = (performance.now() - t0) / 1000;
+    tf.dispose(made);
+    const r = result!;
+    if (r.selection) this.onSelection(r.selection);
+    const { flops, full } = this.stepFlops(micro);
+    this.totals.flops += flops;
+    this.totals.fullFlops += full;
+    this.totals.trainSeconds += seconds;
+    this.totals.lastLoss = r.loss;
+    if (!Number.isFinite(r.loss)) throw new TrainingError(`step ${r.step}: the loss is ${r.loss}`);
+    this.o.emit({
+      type: 'step',
+      step: r.step + 1,
+      totalSteps: this.totalSteps,
+      epoch,
+      loss: r.loss,
+      rho: r.rho,
+      lr: this.trainer.lrAt(r.step),
+      flops,
+      fullFlops: full,
+      ...(executed !== undefined ? { executedFlops: executed } : {}),
+      seconds,
+      tokens: micro.flat().reduce((a, i) => a + this.data.train[i]!.ids.length, 0),
+    });
+  }
+
+  /** Modeled FLOPs of the step just taken, at the real shape of each micro-batch. */
+  private stepFlops(micro: number[][]): { flops: number; full: number } {
+    const chosen = new Set(this.trainer.trainable);
+    let flops = 0;
+    let full = 0;
+    for (const idx of micro) {
+      const seq = Math.max(...idx.map((i) => this.data.train[i]!.ids.length));
+      const key = `${idx.length}x${seq}`;
+      let p = this.profiles.get(key);
+      if (!p) {
+        p = profileFlops(this.model.spec, { batch: idx.length, inputLength: seq, outputLength: 0 });
+        this.profiles.set(key, p);
+      }
+      flops += maskFlops(
+        p,
+        p.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
+      ).flops;
+      full += p.full;
+    }
+    return { flops, full };
+  }
+
+  private onSelection(s: SelectionEvent): void {
+    for (const n of s.selected) this.touched.add(n);
+    this.auditNext = true;
+    const byLayer = new Map<string, [number, number]>();
+    const chosen = new Set(s.selected);
+    for (const t of this.model.spec.tensors.values()) {
+      const [k, n] = byLayer.get(t.layer) ?? [0, 0];
+      byLayer.set(t.layer, [k + (chosen.has(t.name) ? 1 : 0), n + 1]);
+    }
+    const layers = Object.fromEntries([...byLayer].map(([l, [k, n]]) => [l, k / n]));
+    this.o.emit({ type: 'selection', ...s, layers });
+  }
+
+  private checkpoint(reason: 'interval' | 'request' | 'stop' | 'end'): void {
+    const t0 = performance.now();
+    const store = this.folder.checkpoints(this.job.checkpoint.keep);
+    const path = store.save(
+      snapshotRun({
+        job: this.job,
+        model: this.model,
+        optimizer: this.optimizer,
+        trainer: this.trainer,
+        cursor: this.stream.cursor,
+        totals: this.totals,
+        touched: this.touched,
+        trainExamples: this.data.train.length,
+      }),
+    );
+    this.checkpointRequested = false;
+    this.lastCheckpointStep = this.step;
+    this.o.emit({
+      type: 'checkpoint',
+      step: this.step,
+      path,
+      seconds: (performance.now() - t0) / 1000,
+      reason,
+    });
+  }
+
+  private evaluate(when: 'before' | 'after'): EvaluationReport[] {
+    const reports = evaluateModel(this.model, this.tok, this.job, this.splits, this.data.validation);
+    this.o.emit({ type: 'evaluation', when, reports });
+    return reports;
+  }
+
+  private finish(before: EvaluationReport[] | undefined): RunReport {
+    const modelDir = join(this.job.output, 'model');
+    const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
+    saveCausalLM(this.model, config, modelDir);
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+      if (existsSync(join(this.job.model, f))) copyFileSync(join(this.job.model, f), join(modelDir, f));
+    }
+    const after = (this.o.evaluate ?? true) ? this.evaluate('after') : undefined;
+    const report = this.report('finished', before, after, modelDir);
+    mkdirSync(this.job.output, { recursive: true });
+    writeFileSync(join(this.job.output, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  }
+
+  private report(
+    status: RunReport['status'],
+    before: EvaluationReport[] | undefined,
+    after: EvaluationReport[] | undefined,
+    model?: string,
+  ): RunReport {
+    const t = this.totals;
+    return {
+      job: this.job.name,
+      method: this.job.method,
+      backend: this.o.backend,
+      steps: this.step,
+      status,
+      flops: {
+        training: t.flops,
+        full: t.fullFlops,
+        saved_ratio: t.fullFlops > 0 ? 1 - t.flops / t.fullFlops : 0,
+      },
+      train_seconds: t.trainSeconds,
+      final_loss: t.lastLoss,
+      evaluation: { ...(before ? { before } : {}), ...(after ? { after } : {}) },
+      ...(model ? { model } : {}),
+    };
+  }
+}
+
+function encodeOptions(job: Job, eosId: number) {
+  return {
+    prompt: 'tldr' as const,
+    maxInputLength: job.train.max_input_length,
+    maxOutputLength: job.train.max_output_length,
+    eosId,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
+}
+
+export { encodeOptions };

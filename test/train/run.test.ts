@@ -1,0 +1,189 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigFileError } from '../../src/config/yaml-file.js';
+import { RhoError } from '../../src/greentrainer/errors.js';
+import { DatasetError } from '../../src/train/data.js';
+import { readJob } from '../../src/train/job.js';
+import { TrainingRun } from '../../src/train/run.js';
+import type { RunEvent, StepEvent } from '../../src/train/run-events.js';
+import { testBackend, useBackend } from '../helpers/backend.js';
+import { tinyJob } from '../helpers/tiny-job.js';
+
+const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+function open(jobFile: string, resume = false) {
+  const events: RunEvent[] = [];
+  const run = TrainingRun.open(readJob(jobFile), {
+    resume,
+    evaluate: false,
+    backend: testBackend(),
+    emit: (e) => events.push(e),
+  });
+  return { run, events, steps: () => events.filter((e): e is StepEvent => e.type === 'step') };
+}
+
+/** Runs `greentrainer train --json` in a child; kills it with SIGKILL once `killWhen` holds. */
+function trainChild(args: string[], killWhen?: (e: RunEvent) => boolean): Promise<RunEvent[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'train', '--json', '--no-eval', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, GREENTRAINER_BACKEND: testBackend() },
+    });
+    const events: RunEvent[] = [];
+    let buffer = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    child.stdout.on('data', (d) => {
+      buffer += String(d);
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        const e = JSON.parse(line) as RunEvent;
+        events.push(e);
+        if (killWhen?.(e)) child.kill('SIGKILL');
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (code === 0 || signal === 'SIGKILL') resolve(events);
+      else reject(new Error(`train exited ${code}: ${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+const losses = (events: RunEvent[]) =>
+  events.filter((e): e is StepEvent => e.type === 'step').map((e) => [e.step, e.loss] as const);
+
+describe('train/run: a job end to end', () => {
+  before(() => useBackend(testBackend()));
+
+  it('trains within ρ, checkpoints every N steps keeping K, writes the model and report, and leaks no tensor', async () => {
+    const job = tinyJob();
+    const before = tf.memory().numTensors;
+    const { run, events, steps } = open(job.jobFile);
+    const report = await run.run();
+    assert.equal(tf.memory().numTensors, before, 'every tensor the run made is disposed');
+    assert.equal(report.status, 'finished');
+    assert.equal(report.steps, 12, '24 examples, batch 4, 2 epochs');
+    const s = steps();
+    assert.equal(s.length, 12);
+    for (const e of s)
+      assert.ok(e.flops <= 0.6 * e.fullFlops * 1.0001, `step ${e.step}: ${e.flops} > 0.6 × ${e.fullFlops}`);
+    assert.ok(s.at(-1)!.loss < s[0]!.loss, 'the loss falls');
+    assert.ok(
+      s.some((e) => e.executedFlops !== undefined),
+      'the step after a selection is audited',
+    );
+    assert.equal(events.filter((e) => e.type === 'selection').length, 3, 'selections at steps 0, 5, 10');
+    assert.deepEqual(
+      events.filter((e) => e.type === 'checkpoint').map((e) => (e as { step: number }).step),
+      [5, 10, 12],
+    );
+    assert.ok(existsSync(join(job.output, 'checkpoints', 'step-00000010')));
+    assert.ok(!existsSync(join(job.output, 'checkpoints', 'step-00000005')), 'only the last 2 are kept');
+    assert.ok(existsSync(join(job.output, 'model', 'model.safetensors')));
+    const saved = JSON.parse(readFileSync(join(job.output, 'report.json'), 'utf8'));
+    assert.equal(saved.steps, 12);
+    assert.ok(saved.flops.saved_ratio > 0.3, `saved ${saved.flops.saved_ratio}`);
+  });
+
+  it('applies setRho at the next step boundary with a re-selection, and stops on request with a checkpoint', async () => {
+    const job = tinyJob('', 40);
+    const { run, events, steps } = open(job.jobFile);
+    const done = run.run();
+    await new Promise((r) => setImmediate(r));
+    run.setRho(0.9);
+    while (steps().length < 3) await new Promise((r) => setTimeout(r, 5));
+    run.requestStop();
+    const report = await done;
+    assert.equal(report.status, 'stopped');
+    const selections = events.filter((e) => e.type === 'selection');
+    assert.ok(selections.length >= 2, 'a selection after setRho');
+    assert.equal((selections[1] as { rho: number }).rho, 0.9);
+    const rhos = steps().map((e) => e.rho);
+    assert.equal(rhos[0], 0.6);
+    assert.ok(rhos.includes(0.9));
+    const last = events.filter((e) => e.type === 'checkpoint').at(-1) as { step: number; reason: string };
+    assert.equal(last.reason, 'stop');
+    assert.equal(last.step, report.steps);
+  });
+
+  it('refuses, with the reason, a job with an unknown key, an empty dataset, a record without its target, and ρ below the floor', () => {
+    const unknown = tinyJob('colour: blue\n');
+    assert.throws(
+      () => readJob(unknown.jobFile),
+      (e: unknown) =>
+        e instanceof ConfigFileError && /job\.yaml:10:1: colour: unknown key 'colour'/.test(e.message),
+    );
+    const empty = tinyJob();
+    writeFileSync(join(empty.dir, 'data', 'train.jsonl'), '\n');
+    assert.throws(
+      () => open(empty.jobFile),
+      (e: unknown) => e instanceof DatasetError && /train\.jsonl: no examples/.test(String(e)),
+    );
+    const noTarget = tinyJob();
+    writeFileSync(
+      join(noTarget.dir, 'data', 'train.jsonl'),
+      '{"source": "a b c", "target": "a"}\n{"source": "x y z"}\n',
+    );
+    assert.throws(
+      () => open(noTarget.jobFile),
+      (e: unknown) => e instanceof DatasetError && /train\.jsonl:2: field 'target'/.test(String(e)),
+    );
+    const low = tinyJob();
+    writeFileSync(low.jobFile, readFileSync(low.jobFile, 'utf8').replace('rho: 0.6', 'rho: 0.05'));
+    assert.throws(() => open(low.jobFile), RhoError);
+    assert.ok(!existsSync(join(low.output, '.lock')), 'a refused job leaves no lock behind');
+  });
+
+  it('will not overwrite a run folder with checkpoints unless asked to resume', async () => {
+    const job = tinyJob();
+    await open(job.jobFile).run.run();
+    assert.throws(() => open(job.jobFile), /already holds checkpoints: pass --resume/);
+    const again = open(job.jobFile, true);
+    assert.equal(again.run.step, 12);
+    const report = await again.run.run();
+    assert.equal(report.steps, 12, 'a finished run resumed stays finished');
+  });
+
+  it('resumes after kill -9 during step 11 with per-step losses identical to an uninterrupted run', async function () {
+    this.timeout(120_000);
+    const straight = tinyJob('', 48);
+    const a = await trainChild(['--job', straight.jobFile, '--max-steps', '20']);
+    const cut = tinyJob('', 48);
+    writeFileSync(
+      cut.jobFile,
+      readFileSync(cut.jobFile, 'utf8').replace('every_steps: 5', 'every_steps: 10'),
+    );
+    const b1 = await trainChild(
+      ['--job', cut.jobFile, '--max-steps', '20'],
+      (e) => e.type === 'checkpoint' && e.step === 10,
+    );
+    assert.ok(losses(b1).length < 20, 'the first run was killed before the end');
+    const b2 = await trainChild(['--job', cut.jobFile, '--max-steps', '20', '--resume']);
+    const start = b2.find((e) => e.type === 'start') as { step: number };
+    assert.equal(start.step, 10, 'resumed from the checkpoint at step 10');
+    assert.deepEqual(losses(a).slice(0, 10), losses(b1).slice(0, 10));
+    assert.deepEqual(
+      losses(b2),
+      losses(a).slice(10),
+      'steps 11–20 after the resume equal the uninterrupted run',
+    );
+  });
+});
+
+describe('config/job.example.yaml', () => {
+  it('is a valid job with the paper defaults', () => {
+    const job = readJob(new URL('../../config/job.example.yaml', import.meta.url).pathname);
+    assert.equal(job.train.batch_size, 4);
+    assert.equal(job.train.lr, 2e-5);
+    assert.equal(job.train.weight_decay, 0.01);
+    assert.equal(job.train.epochs, 5);
+    assert.match(job.model, /\/demo\/model$/);
+  });
+});
