@@ -4,11 +4,13 @@
  * prints its output, and turns any error into one message on stderr and a non-zero exit code.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { runDaemon } from './commands/daemon.js';
 import { runInfo } from './commands/info.js';
 import { packageVersion } from './commands/package-root.js';
 import { runPlan } from './commands/plan.js';
 import { runSelect } from './commands/select.js';
 import { runSetupNative } from './commands/setup-native.js';
+import { runStatus } from './commands/status.js';
 import { runTrain } from './commands/train.js';
 import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from './greentrainer/schemes.js';
 import { DEFAULT_RESOLUTION } from './greentrainer/selector.js';
@@ -107,6 +109,21 @@ export function program(): Command {
     .action(async (o) => {
       await runTrain(o);
     });
+
+  cli
+    .command('daemon')
+    .description('run the carbon-aware training daemon: poll carbon data, decide ρ, train, serve metrics')
+    .requiredOption('-c, --config <file>', 'daemon YAML (see config/daemon.example.yaml)')
+    .action(async (o) => {
+      await runDaemon(o);
+    });
+
+  cli
+    .command('status')
+    .description("print a running daemon's status (reading, decision, job, FLOPs, energy, CO2)")
+    .option('--url <url>', 'the daemon', 'http://127.0.0.1:9464')
+    .option('--json', 'print the raw JSON', false)
+    .action(async (o) => console.log(await runStatus(o)));
 
   cli.version(packageVersion());
   return cli;

@@ -29,8 +29,18 @@ export class ConfigFileError extends Error {
   }
 }
 
+export interface YamlOptions {
+  /** Accept the document either as the schema's shape or wrapped in this one top-level key. */
+  readonly optionalRoot?: string;
+}
+
 /** Parses `text` (from `file`) and validates it with `schema`. */
-export function parseYamlConfig<S extends z.ZodType>(text: string, file: string, schema: S): z.output<S> {
+export function parseYamlConfig<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  options: YamlOptions = {},
+): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
@@ -43,13 +53,26 @@ export function parseYamlConfig<S extends z.ZodType>(text: string, file: string,
       doc.errors.map((e) => ({ path: '', ...at(e.pos[0]), message: e.message.split('\n')[0]! })),
     );
   }
-  const parsed = schema.safeParse(doc.toJS() ?? {});
+  let value = doc.toJS() ?? {};
+  let prefix: string[] = [];
+  const root = options.optionalRoot;
+  if (
+    root &&
+    typeof value === 'object' &&
+    value !== null &&
+    Object.keys(value).length === 1 &&
+    root in value
+  ) {
+    value = (value as Record<string, unknown>)[root];
+    prefix = [root];
+  }
+  const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   throw new ConfigFileError(
     file,
     parsed.error.issues.map((issue) => {
       const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const path = [...issue.path.map(String), ...keys.slice(0, 1)];
+      const path = [...prefix, ...issue.path.map(String), ...keys.slice(0, 1)];
       const message =
         issue.code === 'unrecognized_keys'
           ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')}`
@@ -60,7 +83,11 @@ export function parseYamlConfig<S extends z.ZodType>(text: string, file: string,
 }
 
 /** Reads and validates a YAML file. */
-export function readYamlConfig<S extends z.ZodType>(file: string, schema: S): z.output<S> {
+export function readYamlConfig<S extends z.ZodType>(
+  file: string,
+  schema: S,
+  options: YamlOptions = {},
+): z.output<S> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -70,7 +97,7 @@ export function readYamlConfig<S extends z.ZodType>(file: string, schema: S): z.
       cause,
     });
   }
-  return parseYamlConfig(text, file, schema);
+  return parseYamlConfig(text, file, schema, options);
 }
 
 /** Where the deepest existing node on `path` starts (a key's own position for map entries). */

@@ -45,3 +45,23 @@ export function earlyStopDepth(tDy: ArrayLike<number>, budget: number): number {
   }
   return tDy.length;
 }
+
+/**
+ * The smallest ρ at which some tensor can be trained: the cheapest single tensor's step,
+ * T_fp + Σ_{j ≤ k} t_dy[j] + t_dw[k], over T_full. Above `rhoFloor`, because even the cheapest
+ * tensor needs its own backward chain (a tied output embedding needs all of it).
+ */
+export function trainableFloor(
+  tDy: ArrayLike<number>,
+  tDw: ArrayLike<number>,
+  forward: number,
+  backward: number,
+): number {
+  let chain = 0;
+  let cheapest = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < tDy.length; k++) {
+    chain += tDy[k]!;
+    cheapest = Math.min(cheapest, chain + tDw[k]!);
+  }
+  return (forward + cheapest) / (forward + backward);
+}

@@ -12,6 +12,8 @@ export interface StartEvent {
   readonly totalSteps: number;
   readonly resumedFrom?: string;
   readonly tensors: number;
+  /** The smallest ρ this job can train at (GreenTrainer; 1 for fixed baselines). */
+  readonly rhoFloor: number;
   readonly examples: { readonly train: number; readonly validation: number; readonly test: number };
 }
 

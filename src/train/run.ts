@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
+import { trainableFloor } from '../greentrainer/rho.js';
 import { maskFlops } from '../greentrainer/schemes.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
@@ -30,6 +31,8 @@ export interface RunOptions {
   readonly resume?: boolean;
   /** ρ to start with instead of the job's (a resumed run switches at its next step). */
   readonly rho?: number;
+  /** Raise a ρ below the job's trainable floor to it (the daemon) instead of refusing it (the CLI). */
+  readonly clampRho?: boolean;
   /** Skip evaluation (tests, daemons that evaluate elsewhere). */
   readonly evaluate?: boolean;
   readonly backend: string;
@@ -85,9 +88,25 @@ export class TrainingRun {
         outputLength: 0,
       });
       const schedule = { lr: job.train.lr, warmupSteps: job.train.warmup_steps, totalSteps };
+      const floor = trainableFloor(
+        profile.tensors.map((t) => t.tDy),
+        profile.tensors.map((t) => t.tDw),
+        profile.forward,
+        profile.backward,
+      );
+      let rho = o.rho ?? job.rho;
+      if (o.clampRho && job.method === 'greentrainer' && rho < floor) {
+        const raised = Math.ceil(floor * 1000) / 1000;
+        o.emit({
+          type: 'log',
+          level: 'warn',
+          message: `ρ ${rho} is below the trainable floor; training at ${raised}`,
+        });
+        rho = raised;
+      }
       const trainer = new Trainer(model.spec, model.params, optimizer, profile, {
         method: job.method,
-        rho: o.rho ?? job.rho,
+        rho,
         intervalSteps: job.selection.interval_steps,
         resolution: job.selection.resolution,
         lr: (step) => linearLr(schedule, step),
@@ -120,7 +139,7 @@ export class TrainingRun {
           touched,
           trainExamples: train.length,
         });
-        if (o.rho !== undefined) trainer.setRho(o.rho);
+        if (o.rho !== undefined) trainer.setRho(rho);
         resumedFrom = latest.path;
       }
       const validation = encode(splits.validation);
@@ -183,6 +202,7 @@ export class TrainingRun {
       totalSteps: this.totalSteps,
       ...(this.resumedFrom ? { resumedFrom: this.resumedFrom } : {}),
       tensors: this.model.params.names().length,
+      rhoFloor: job.method === 'greentrainer' ? this.trainer.floor : 1,
       examples: {
         train: this.data.train.length,
         validation: this.data.validation.length,

@@ -6,9 +6,10 @@
  * selection drop their AdamW state; tensors that stay keep theirs.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { RhoError } from '../greentrainer/errors.js';
 import type { FlopsProfile } from '../greentrainer/flops.js';
 import type { ModelSpec } from '../greentrainer/graph.js';
-import { backwardBudget, earlyStopDepth, toRhoBp } from '../greentrainer/rho.js';
+import { backwardBudget, earlyStopDepth, toRhoBp, trainableFloor } from '../greentrainer/rho.js';
 import { maskFlops, top2Mask } from '../greentrainer/schemes.js';
 import { selectTensors } from '../greentrainer/selector.js';
 import type { Parameters } from '../models/parameters.js';
@@ -92,8 +93,28 @@ export class Trainer {
     private readonly o: TrainerOptions,
   ) {
     this.method = o.method ?? 'greentrainer';
-    if (this.method === 'greentrainer') backwardBudget(o.rho, profile.forward, profile.backward);
+    this.floor = trainableFloor(
+      profile.tensors.map((t) => t.tDy),
+      profile.tensors.map((t) => t.tDw),
+      profile.forward,
+      profile.backward,
+    );
+    this.check(o.rho);
     this.rho = o.rho;
+  }
+
+  /** The smallest ρ at which some tensor can be trained (the cheapest tensor's step ÷ full). */
+  readonly floor: number;
+
+  private check(rho: number): void {
+    if (this.method !== 'greentrainer') return;
+    backwardBudget(rho, this.profile.forward, this.profile.backward);
+    if (rho < this.floor) {
+      throw new RhoError(
+        `ρ = ${rho} is below this model's trainable floor ${this.floor.toFixed(4)}: even its cheapest tensor ` +
+          `costs more; raise ρ (or rho_min) to at least ${Math.ceil(this.floor * 1000) / 1000}`,
+      );
+    }
   }
 
   /** Steps taken so far. */
@@ -141,7 +162,7 @@ export class Trainer {
   /** Asks for a new ρ; it takes effect at the next step boundary. Checked now. */
   setRho(rho: number): void {
     if (this.method !== 'greentrainer') return;
-    backwardBudget(rho, this.profile.forward, this.profile.backward);
+    this.check(rho);
     if (rho !== this.rho || this.pendingRho !== undefined) this.pendingRho = rho;
   }
 
@@ -257,7 +278,9 @@ export class Trainer {
       tensors: new Map(candidates.map((t) => [t.name, this.params.get(t.name)])),
       losses,
       optimizer: this.optimizer,
-      lr: this.o.lr(this.stepCount),
+      // Importance is normalised by max |I| and every Δw is proportional to lr, so any positive
+      // lr ranks the same; during warm-up the schedule gives 0 at step 0, which would rank nothing.
+      lr: this.o.lr(this.stepCount) || 1,
     });
     const s = selectTensors({
       tDy: tensors.map((t) => t.tDy),

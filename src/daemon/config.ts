@@ -1,0 +1,60 @@
+/**
+ * The daemon's one YAML config: carbon data, policy, the job, the HTTP server, logging, energy
+ * metering and shutdown. Relative paths resolve against the config file's folder.
+ */
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { CarbonConfig } from '../carbon/config.js';
+import { readYamlConfig } from '../config/yaml-file.js';
+import { Duration } from '../policy/duration.js';
+import { PolicyConfig } from '../policy/schema.js';
+import { JobConfig, resolvePaths } from '../train/job.js';
+
+const Listen = z
+  .string()
+  .regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9464')
+  .transform((s) => {
+    const i = s.lastIndexOf(':');
+    return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+  });
+
+export const DaemonConfig = z.strictObject({
+  carbon: CarbonConfig.prefault({}),
+  policy: PolicyConfig,
+  job: JobConfig,
+  server: z
+    .strictObject({
+      listen: Listen.prefault('127.0.0.1:9464'),
+      /** Bearer token for control endpoints: a file (credentials directory) or an env var. */
+      token_file: z.string().optional(),
+      token_env: z.string().optional(),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+      format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    })
+    .prefault({}),
+  energy: z
+    .strictObject({
+      method: z.enum(['auto', 'nvml', 'rapl', 'estimate']).default('auto'),
+      joules_per_flop: z.number().positive().optional(),
+      watts: z.number().positive().optional(),
+      nvidia_smi: z.string().optional(),
+    })
+    .prefault({}),
+  /** SIGTERM/SIGINT: checkpoint and exit within this bound. */
+  shutdown_timeout: Duration.prefault('30s'),
+  /** Trainer crashes in a row before the job is marked failed. */
+  max_restarts: z.number().int().min(0).default(5),
+  /** Exit (0) when the job finishes instead of serving its final metrics. */
+  exit_when_done: z.boolean().default(false),
+});
+
+export type DaemonConfig = z.output<typeof DaemonConfig>;
+
+export function readDaemonConfig(file: string): DaemonConfig {
+  const c = readYamlConfig(file, DaemonConfig);
+  return { ...c, job: resolvePaths(c.job, dirname(resolve(file))) };
+}

@@ -1,0 +1,135 @@
+/**
+ * The daemon's HTTP interface on Node's http module: `/metrics` (Prometheus text), `/healthz`,
+ * `/readyz`, `/v1/status`, `/v1/rho` (the decision, for external trainers), and control
+ * endpoints (`POST /v1/pause`, `/v1/resume`, `/v1/rho`) that need a bearer token and are off
+ * when none is configured.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface Control {
+  status(): unknown;
+  decision(): unknown;
+  ready(): { ready: boolean; why: string };
+  pause(): void;
+  resume(): void;
+  /** Overrides the policy's ρ until the expiry (seconds); throws RangeError on a bad ρ. */
+  overrideRho(rho: number, ttlSeconds: number): unknown;
+}
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly control: Control;
+  /** Bearer token for control endpoints (read at call time, so a reload can change it). */
+  readonly token: () => string | undefined;
+}
+
+export class HttpServer {
+  private server: Server | undefined;
+
+  constructor(private readonly o: ServerOptions) {}
+
+  async listen(): Promise<AddressInfo> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => send(res, 500, { error: String(error) }));
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port, this.o.host, () => resolve());
+    });
+    return server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const c = this.o.control;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      switch (path) {
+        case '/metrics': {
+          const body = await this.o.registry.metrics();
+          res.writeHead(200, { 'content-type': this.o.registry.contentType });
+          res.end(body);
+          return;
+        }
+        case '/healthz':
+          return send(res, 200, { ok: true });
+        case '/readyz': {
+          const r = c.ready();
+          return send(res, r.ready ? 200 : 503, r);
+        }
+        case '/v1/status':
+          return send(res, 200, c.status());
+        case '/v1/rho':
+          return send(res, 200, c.decision());
+      }
+      return send(res, 404, { error: `no such endpoint: ${path}` });
+    }
+    if (req.method !== 'POST') return send(res, 405, { error: 'method not allowed' });
+    if (!['/v1/pause', '/v1/resume', '/v1/rho'].includes(path))
+      return send(res, 404, { error: `no such endpoint: ${path}` });
+    const token = this.o.token();
+    if (!token)
+      return send(res, 403, { error: 'control endpoints are off: configure server.token_file or token_env' });
+    if (!authorised(req.headers.authorization, token)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(res, 401, { error: 'missing or wrong bearer token' });
+    }
+    if (path === '/v1/pause') {
+      c.pause();
+      return send(res, 200, c.decision());
+    }
+    if (path === '/v1/resume') {
+      c.resume();
+      return send(res, 200, c.decision());
+    }
+    const body = await readJson(req);
+    const rho = (body as { rho?: unknown } | undefined)?.rho;
+    const ttl = (body as { ttl_seconds?: unknown } | undefined)?.ttl_seconds ?? 3600;
+    if (typeof rho !== 'number' || typeof ttl !== 'number' || !(ttl > 0)) {
+      return send(res, 400, { error: 'expected JSON {"rho": number in (0, 1], "ttl_seconds": number > 0}' });
+    }
+    try {
+      return send(res, 200, c.overrideRho(rho, ttl));
+    } catch (error) {
+      return send(res, 400, { error: (error as Error).message });
+    }
+  }
+}
+
+function authorised(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!);
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let text = '';
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > 65_536) return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(`${JSON.stringify(body)}\n`);
+}
