@@ -7,16 +7,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BloomSizes } from '../greentrainer/architectures/bloom.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
 import { type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
-import { activate, add, layerNorm, linear } from './layers.js';
+import { activate, add, dense as denseOf, layerNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
 export function bloomForward(p: Parameters, c: BloomSizes, x: DecoderInputs): DecoderOutput {
   const [batch, t] = x.ids.shape;
   const { hidden: d, heads, eps } = c;
   const hd = d / heads;
-  const w = (name: string) => p.get(`transformer.${name}`);
+  const full = (name: string) => `transformer.${name}`;
+  const w = (name: string) => p.get(full(name));
   const ln = (h: tf.Tensor2D, name: string) => layerNorm(h, w(`${name}.weight`), w(`${name}.bias`), eps);
-  const dense = (h: tf.Tensor2D, name: string) => linear(h, w(`${name}.weight`), w(`${name}.bias`));
+  const dense = (h: tf.Tensor2D, name: string) => denseOf(p, h, full(`${name}.weight`), full(`${name}.bias`));
 
   let h = ln(embed(w('word_embeddings.weight'), x.ids), 'word_embeddings_layernorm');
   const bias = add(alibi(x.mask, heads), causalBias(x.mask, t)); // [B, H, T, S]

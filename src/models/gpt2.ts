@@ -8,7 +8,7 @@ import type { Gpt2Config } from '../greentrainer/architectures/gpt2.js';
 import { activationOf } from '../greentrainer/architectures/hf-config.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
 import { arangePositions, type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
-import { activate, add, layerNorm, linear } from './layers.js';
+import { activate, add, dense as denseOf, layerNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
 export function gpt2Forward(p: Parameters, c: Gpt2Config, x: DecoderInputs): DecoderOutput {
@@ -17,9 +17,10 @@ export function gpt2Forward(p: Parameters, c: Gpt2Config, x: DecoderInputs): Dec
   const heads = c.n_head;
   const eps = c.layer_norm_epsilon;
   const fn = activationOf('config', 'activation_function', c.activation_function);
-  const w = (name: string) => p.get(`transformer.${name}`);
+  const full = (name: string) => `transformer.${name}`;
+  const w = (name: string) => p.get(full(name));
   const ln = (h: tf.Tensor2D, name: string) => layerNorm(h, w(`${name}.weight`), w(`${name}.bias`), eps);
-  const dense = (h: tf.Tensor2D, name: string) => linear(h, w(`${name}.weight`), w(`${name}.bias`));
+  const dense = (h: tf.Tensor2D, name: string) => denseOf(p, h, full(`${name}.weight`), full(`${name}.bias`));
 
   const pos = arangePositions(batch, t, x.mask.shape[1]);
   let h = add(embed(w('wte.weight'), x.ids), embed(w('wpe.weight'), pos));

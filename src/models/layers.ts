@@ -4,11 +4,23 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../greentrainer/graph.js';
+import type { Parameters } from './parameters.js';
 
 /** x·W (+ b) with W in [in, out] layout. x: [N, in] → [N, out]. */
 export function linear(x: tf.Tensor2D, w: tf.Tensor, b?: tf.Tensor): tf.Tensor2D {
   const y = tf.matMul(x, w as tf.Tensor2D) as tf.Tensor2D;
   return b ? add(y, b) : y;
+}
+
+/**
+ * A linear layer by weight name: x·W (+ b), plus the LoRA path (x·A)·B·(α/r) when the weight has
+ * an adapter (Hu et al. 2021), computed as two thin products as the FLOPs model counts it.
+ */
+export function dense(p: Parameters, x: tf.Tensor2D, weight: string, bias?: string): tf.Tensor2D {
+  const y = linear(x, p.get(weight), bias ? p.get(bias) : undefined);
+  const a = p.adapter(weight);
+  if (!a) return y;
+  return tf.add(y, tf.mul(tf.matMul(tf.matMul(x, a.a), a.b), a.scale)) as tf.Tensor2D;
 }
 
 /** Element-wise sum that keeps the first operand's rank in the type. */

@@ -8,7 +8,7 @@ import { activationOf } from '../greentrainer/architectures/hf-config.js';
 import type { LlamaConfig } from '../greentrainer/architectures/llama.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
 import { type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
-import { activate, add, linear, rmsNorm } from './layers.js';
+import { activate, add, dense as denseOf, rmsNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
 export function llamaForward(p: Parameters, c: LlamaConfig, x: DecoderInputs): DecoderOutput {
@@ -17,10 +17,11 @@ export function llamaForward(p: Parameters, c: LlamaConfig, x: DecoderInputs): D
   const kvHeads = c.num_key_value_heads ?? heads;
   const hd = c.head_dim ?? c.hidden_size / heads;
   const fn = activationOf('config', 'hidden_act', c.hidden_act);
-  const w = (name: string) => p.get(`model.${name}`);
+  const full = (name: string) => `model.${name}`;
+  const w = (name: string) => p.get(full(name));
   const norm = (h: tf.Tensor2D, name: string) => rmsNorm(h, w(`${name}.weight`), c.rms_norm_eps);
   const dense = (h: tf.Tensor2D, name: string, bias: boolean) =>
-    linear(h, w(`${name}.weight`), bias ? w(`${name}.bias`) : undefined);
+    denseOf(p, h, full(`${name}.weight`), bias ? full(`${name}.bias`) : undefined);
 
   let h = embed(w('embed_tokens.weight'), x.ids);
   const bias = causalBias(x.mask, t);

@@ -8,7 +8,7 @@ import { activationOf } from '../greentrainer/architectures/hf-config.js';
 import type { OptConfig } from '../greentrainer/architectures/opt.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
 import { type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
-import { activate, add, layerNorm, linear } from './layers.js';
+import { activate, add, dense as denseOf, layerNorm, linear } from './layers.js';
 import type { Parameters } from './parameters.js';
 
 const POSITION_OFFSET = 2;
@@ -19,10 +19,11 @@ export function optForward(p: Parameters, c: OptConfig, x: DecoderInputs): Decod
   const heads = c.num_attention_heads;
   const eps = c.layer_norm_eps;
   const fn = activationOf('config', 'activation_function', c.activation_function);
-  const w = (name: string) => p.get(`model.decoder.${name}`);
+  const full = (name: string) => `model.decoder.${name}`;
+  const w = (name: string) => p.get(full(name));
   const ln = (h: tf.Tensor2D, name: string) => layerNorm(h, w(`${name}.weight`), w(`${name}.bias`), eps);
   const dense = (h: tf.Tensor2D, name: string) =>
-    linear(h, w(`${name}.weight`), c.enable_bias ? w(`${name}.bias`) : undefined);
+    denseOf(p, h, full(`${name}.weight`), c.enable_bias ? full(`${name}.bias`) : undefined);
 
   let h = embed(w('embed_tokens.weight'), x.ids); // [B·T, proj]
   if ((c.word_embed_proj_dim ?? d) !== d) h = linear(h, w('project_in.weight'));

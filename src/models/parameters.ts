@@ -15,11 +15,61 @@ export function computeShape(t: TensorSpec): number[] {
   return t.layout === 'out_in' ? [...t.shape].reverse() : [...t.shape];
 }
 
+/** A LoRA adapter of one weight: W' = W + A·B·scale, A [in, r], B [r, out] (compute layout). */
+export interface Adapter {
+  readonly a: tf.Variable;
+  readonly b: tf.Variable;
+  readonly scale: number;
+}
+
 export class Parameters {
+  private readonly adapters = new Map<string, Adapter & { names: [string, string] }>();
+
   private constructor(
     readonly specs: readonly TensorSpec[],
     private readonly vars: Map<string, tf.Variable>,
   ) {}
+
+  /**
+   * Adds LoRA adapters to the given [in, out] weights: A ~ N(0, 1/r) (seeded), B = 0, so the
+   * model is unchanged until B trains; scale α/r. Their variables are `<weight>.lora_A` and
+   * `.lora_B`, reachable through `get`.
+   */
+  addLora(weights: readonly string[], rank: number, alpha: number, seed = 0): string[] {
+    const names: string[] = [];
+    weights.forEach((weight, i) => {
+      const [inF, outF] = this.get(weight).shape as [number, number];
+      const a = tf.tidy(() =>
+        tf.variable(
+          tf.randomNormal([inF, rank], 0, 1 / rank, 'float32', seed * 7919 + i),
+          true,
+          `lora/${weight}/A`,
+        ),
+      );
+      const b = tf.tidy(() => tf.variable(tf.zeros([rank, outF]), true, `lora/${weight}/B`));
+      const pair: [string, string] = [`${weight}.lora_A`, `${weight}.lora_B`];
+      this.vars.set(pair[0], a);
+      this.vars.set(pair[1], b);
+      this.adapters.set(weight, { a, b, scale: alpha / rank, names: pair });
+      names.push(...pair);
+    });
+    return names;
+  }
+
+  adapter(weight: string): Adapter | undefined {
+    return this.adapters.get(weight);
+  }
+
+  /** Folds every adapter into its weight (W += A·B·scale) and removes the adapters. */
+  mergeLora(): void {
+    for (const [weight, a] of this.adapters) {
+      const w = this.get(weight);
+      tf.tidy(() => w.assign(tf.add(w, tf.mul(tf.matMul(a.a, a.b), a.scale))));
+      for (const n of a.names) this.vars.delete(n);
+      tf.dispose([a.a, a.b]);
+    }
+    this.adapters.clear();
+  }
 
   /** Random initialisation as Hugging Face does for these families: N(0, 0.02), zero biases, unit norms. */
   static random(specs: readonly TensorSpec[], seed = 0): Parameters {

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type T5Config, t5FeedForward, t5Tied } from '../greentrainer/architectures/t5.js';
 import { attention, causalBias, type LayerCache, MASKED } from './attention.js';
 import { embed, project } from './decoder.js';
-import { activate, add, linear, rmsNorm } from './layers.js';
+import { activate, add, dense as denseOf, rmsNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
 export interface Seq2SeqInputs {
@@ -36,7 +36,7 @@ export function t5Forward(p: Parameters, c: T5Config, x: Seq2SeqInputs): Seq2Seq
   const { gated, fn } = t5FeedForward(c, 'config');
   const heads = c.num_heads;
   const norm = (h: tf.Tensor2D, name: string) => rmsNorm(h, p.get(`${name}.weight`), c.layer_norm_epsilon);
-  const dense = (h: tf.Tensor2D, name: string) => linear(h, p.get(`${name}.weight`));
+  const dense = (h: tf.Tensor2D, name: string) => denseOf(p, h, `${name}.weight`);
   const feedForward = (h: tf.Tensor2D, l: string) => {
     const a = norm(h, `${l}.layer_norm`);
     const f = `${l}.DenseReluDense`;

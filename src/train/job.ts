@@ -72,7 +72,11 @@ export const JobConfig = z.strictObject({
     .default('job'),
   model: z.string().min(1),
   dataset: Dataset,
-  method: z.enum(['greentrainer', 'full', 'top2']).default('greentrainer'),
+  method: z.enum(['greentrainer', 'full', 'top2', 'lora']).default('greentrainer'),
+  /** LoRA on W_Q and W_V (the paper's baseline); merged into the weights when the model is saved. */
+  lora: z
+    .strictObject({ rank: positiveInt.default(8), alpha: z.number().positive().default(16) })
+    .prefault({}),
   /** FLOPs objective: one step costs at most ρ × full fine-tuning (GreenTrainer only). */
   rho: z.number().gt(0).lte(1).default(0.6),
   train: Train.prefault({}),

@@ -7,6 +7,7 @@ import type { TextTokenizer } from '../models/tokenizer.js';
 import { type CausalSequence, encodeCausal } from './data.js';
 import { meanLoss, summarise } from './evaluate.js';
 import type { Job } from './job.js';
+import { meanRouge } from './rouge.js';
 import type { EvaluationReport } from './run-events.js';
 import type { Splits } from './splits.js';
 
@@ -42,14 +43,22 @@ export function evaluateModel(
     const examples = splits.test.slice(0, job.eval.samples ?? splits.test.length);
     const test = examples.map((e) => encodeCausal(e, tok, enc));
     const loss = meanLoss(model, test, pad, job.train.batch_size);
+    const predictions = summarise(model, tok, examples, {
+      ...enc,
+      beams: job.eval.beams,
+      maxNewTokens: job.eval.max_new_tokens,
+    });
     reports.push({
       split: 'test',
       examples: examples.length,
       loss,
       perplexity: Math.exp(loss),
+      rouge: meanRouge(
+        predictions,
+        examples.map((e) => e.target),
+      ),
       seconds: (performance.now() - t0) / 1000,
     });
-    void summarise;
   }
   return reports;
 }

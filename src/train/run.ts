@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
-import { maskFlops } from '../greentrainer/schemes.js';
+import { lora, maskFlops } from '../greentrainer/schemes.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
 import { TextTokenizer } from '../models/tokenizer.js';
@@ -104,9 +104,21 @@ export class TrainingRun {
         });
         rho = raised;
       }
+      const adapters =
+        job.method === 'lora'
+          ? model.params.addLora(
+              model.spec.loraTargets.map((t) => t.weight),
+              job.lora.rank,
+              job.lora.alpha,
+              job.train.seed,
+            )
+          : [];
       const trainer = new Trainer(model.spec, model.params, optimizer, profile, {
         method: job.method,
         rho,
+        ...(job.method === 'lora'
+          ? { lora: { names: adapters, flops: lora(model.spec, profile, job.lora.rank).flops } }
+          : {}),
         intervalSteps: job.selection.interval_steps,
         resolution: job.selection.resolution,
         lr: (step) => linearLr(schedule, step),
@@ -303,10 +315,13 @@ export class TrainingRun {
         p = profileFlops(this.model.spec, { batch: idx.length, inputLength: seq, outputLength: 0 });
         this.profiles.set(key, p);
       }
-      flops += maskFlops(
-        p,
-        p.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
-      ).flops;
+      flops +=
+        this.job.method === 'lora'
+          ? lora(this.model.spec, p, this.job.lora.rank).flops
+          : maskFlops(
+              p,
+              p.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
+            ).flops;
       full += p.full;
     }
     return { flops, full };
@@ -360,6 +375,7 @@ export class TrainingRun {
   private finish(before: EvaluationReport[] | undefined): RunReport {
     const modelDir = join(this.job.output, 'model');
     const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
+    this.model.params.mergeLora();
     saveCausalLM(this.model, config, modelDir);
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
       if (existsSync(join(this.job.model, f))) copyFileSync(join(this.job.model, f), join(modelDir, f));

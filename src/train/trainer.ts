@@ -20,7 +20,7 @@ import { tensorImportance } from './importance.js';
  * How tensors are chosen: GreenTrainer's importance-driven selection under ρ, or one of the
  * paper's fixed baselines (every tensor; the output embedding and the last layer).
  */
-export type SelectionMethod = 'greentrainer' | 'full' | 'top2';
+export type SelectionMethod = 'greentrainer' | 'full' | 'top2' | 'lora';
 
 export interface TrainerOptions {
   readonly method?: SelectionMethod;
@@ -31,6 +31,8 @@ export interface TrainerOptions {
   readonly lr: (step: number) => number;
   /** Selector FLOPs resolution T_q. */
   readonly resolution?: number;
+  /** LoRA: the adapter variables to train and the modeled FLOPs of a step (method 'lora'). */
+  readonly lora?: { readonly names: readonly string[]; readonly flops: number };
   /** Clip the global L2 norm of the gradients of the trained tensors to this (off when absent). */
   readonly maxGradNorm?: number;
 }
@@ -144,11 +146,18 @@ export class Trainer {
 
   /** Continues from a checkpoint's state (the optimizer's moments are restored by the caller). */
   restore(s: TrainerState): void {
-    const known = new Set(this.profile.tensors.map((t) => t.name));
+    const known = new Set([...this.profile.tensors.map((t) => t.name), ...(this.o.lora?.names ?? [])]);
     const unknown = s.selected.filter((n) => !known.has(n));
     if (unknown.length > 0)
       throw new TrainingError(`checkpoint selects unknown tensors: ${unknown.join(', ')}`);
     const chosen = new Set(s.selected);
+    if (this.o.lora) {
+      this.selected = [...this.o.lora.names];
+      this.stepFlops = this.o.lora.flops;
+      this.stepCount = s.step;
+      this.rho = s.rho;
+      return;
+    }
     this.selected = this.profile.tensors.filter((t) => chosen.has(t.name)).map((t) => t.name);
     this.stepFlops = maskFlops(
       this.profile,
@@ -240,6 +249,20 @@ export class Trainer {
   private select(losses: readonly BatchLoss[]): SelectionEvent {
     const t0 = performance.now();
     const { forward, backward, tensors } = this.profile;
+    if (this.o.lora) {
+      this.selected = [...this.o.lora.names];
+      this.stepFlops = this.o.lora.flops;
+      return {
+        step: this.stepCount,
+        rho: this.rho,
+        rhoBp: toRhoBp(this.rho, forward, backward),
+        tensors: this.selected.length,
+        depth: -1,
+        flopsRatio: this.stepFlops / this.profile.full,
+        ms: performance.now() - t0,
+        selected: [...this.selected],
+      };
+    }
     const mask = this.method === 'greentrainer' ? this.selectMask(losses) : this.fixedMask();
     this.selected = tensors.filter((_, k) => mask[k]).map((t) => t.name);
     this.optimizer.retain(new Set(this.selected));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigFileError } from '../../src/config/yaml-file.js';
 import { RhoError } from '../../src/greentrainer/errors.js';
+import { SafetensorsReader } from '../../src/models/safetensors.js';
 import { DatasetError } from '../../src/train/data.js';
 import { readJob } from '../../src/train/job.js';
 import { TrainingRun } from '../../src/train/run.js';
@@ -54,6 +55,13 @@ function trainChild(args: string[], killWhen?: (e: RunEvent) => boolean): Promis
       else reject(new Error(`train exited ${code}: ${stderr.slice(-2000)}`));
     });
   });
+}
+
+function readAll(file: string): Map<string, Float32Array> {
+  const r = SafetensorsReader.open(file);
+  const out = new Map([...r.entries.keys()].map((n) => [n, r.read(n)] as const));
+  r.close();
+  return out;
 }
 
 const losses = (events: RunEvent[]) =>
@@ -139,6 +147,64 @@ describe('train/run: a job end to end', () => {
     writeFileSync(low.jobFile, readFileSync(low.jobFile, 'utf8').replace('rho: 0.6', 'rho: 0.05'));
     assert.throws(() => open(low.jobFile), RhoError);
     assert.ok(!existsSync(join(low.output, '.lock')), 'a refused job leaves no lock behind');
+  });
+
+  it('evaluates after training: validation loss and perplexity, test ROUGE from beam search', async () => {
+    const job = tinyJob();
+    const events: RunEvent[] = [];
+    const run = TrainingRun.open(readJob(job.jobFile), {
+      backend: testBackend(),
+      emit: (e) => events.push(e),
+    });
+    const report = await run.run();
+    const after = report.evaluation.after!;
+    const validation = after.find((r) => r.split === 'validation')!;
+    const test = after.find((r) => r.split === 'test')!;
+    assert.ok(validation.loss! > 0 && Math.abs(validation.perplexity! - Math.exp(validation.loss!)) < 1e-9);
+    assert.equal(test.examples, 4);
+    assert.ok(test.rouge && test.rouge.rouge1 >= 0 && test.rouge.rouge1 <= 100);
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(job.output, 'report.json'), 'utf8')).evaluation.after,
+      after,
+    );
+  });
+
+  it('trains LoRA adapters on W_Q and W_V only, with the scheme’s FLOPs, and merges them into the saved model', async () => {
+    const job = tinyJob('method: lora\nlora: { rank: 4, alpha: 8 }\n');
+    const { run, events, steps } = open(job.jobFile);
+    const report = await run.run();
+    const selection = events.find((e) => e.type === 'selection') as { selected: readonly string[] };
+    assert.deepEqual(
+      selection.selected,
+      [
+        'model.decoder.layers.1.self_attn.q_proj.weight',
+        'model.decoder.layers.1.self_attn.v_proj.weight',
+        'model.decoder.layers.0.self_attn.q_proj.weight',
+        'model.decoder.layers.0.self_attn.v_proj.weight',
+      ]
+        .flatMap((w) => [`${w}.lora_A`, `${w}.lora_B`])
+        .sort((a, b) => selection.selected.indexOf(a) - selection.selected.indexOf(b)),
+    );
+    assert.ok(steps().at(-1)!.loss < steps()[0]!.loss, 'the loss falls');
+    assert.ok(
+      report.flops.saved_ratio > 0 && report.flops.saved_ratio < 0.6,
+      `saved ${report.flops.saved_ratio}`,
+    );
+    const base = readAll(join(job.dir, 'model', 'model.safetensors'));
+    const tuned = readAll(join(job.output, 'model', 'model.safetensors'));
+    assert.deepEqual(
+      [...tuned.keys()].sort(),
+      [...base.keys()].sort(),
+      'no adapter tensors in the saved model',
+    );
+    const changed = [...base.keys()].filter((k) => base.get(k)!.some((v, i) => v !== tuned.get(k)![i]));
+    assert.deepEqual(
+      changed.sort(),
+      selection.selected
+        .filter((n) => n.endsWith('lora_A'))
+        .map((n) => n.replace('.lora_A', ''))
+        .sort(),
+    );
   });
 
   it('will not overwrite a run folder with checkpoints unless asked to resume', async () => {
