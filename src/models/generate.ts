@@ -18,6 +18,8 @@ export interface GenerateOptions {
   readonly lengthPenalty?: number;
   /** Reuse keys and values of earlier positions (default); false recomputes the whole prefix each step. */
   readonly useCache?: boolean;
+  /** Trained prefix keys and values (prefix tuning), per layer [H_kv, p, hd]; needs the cache. */
+  readonly prefix?: readonly LayerCache[];
 }
 
 interface Beam {
@@ -41,7 +43,7 @@ export function generate(
   const useCache = o.useCache ?? true;
   const causal = model instanceof CausalLM;
   const stepper: Stepper = causal
-    ? new CausalStepper(model, useCache)
+    ? new CausalStepper(model, useCache || o.prefix !== undefined, o.prefix)
     : new Seq2SeqStepper(model, prompt, useCache);
   const start = causal ? [...prompt] : [model.decoderStartId];
   let running: Beam[] = [{ tokens: start, score: 0 }];
@@ -170,6 +172,7 @@ class CausalStepper extends CachingStepper {
   constructor(
     private readonly model: CausalLM,
     useCache: boolean,
+    private readonly prefix?: readonly LayerCache[],
   ) {
     super(useCache);
   }
@@ -177,10 +180,20 @@ class CausalStepper extends CachingStepper {
   next(sequences: number[][]): Float32Array[] {
     const batch = sequences.length;
     const fresh = this.fresh(sequences);
+    const prefixLength = this.prefix?.[0]?.k.shape[1] ?? 0;
     const [logProbs, ...kv] = tf.tidy(() => {
       const ids = tf.tensor2d(fresh.flat(), [batch, fresh[0]!.length], 'int32');
-      const mask = tf.ones([batch, sequences[0]!.length]) as tf.Tensor2D;
-      const { logits, cache } = this.model.forward({ ids, mask, ...this.past() });
+      const mask = tf.ones([batch, prefixLength + sequences[0]!.length]) as tf.Tensor2D;
+      const past =
+        this.cache || !this.prefix
+          ? this.past()
+          : {
+              cache: this.prefix.map((c) => ({
+                k: tf.tile(c.k, [batch, 1, 1]),
+                v: tf.tile(c.v, [batch, 1, 1]),
+              })),
+            };
+      const { logits, cache } = this.model.forward({ ids, mask, ...past });
       return lastStep(logits, cache, this.useCache);
     });
     return this.keep(logProbs!, kv);

@@ -56,6 +56,15 @@ export class Parameters {
     return names;
   }
 
+  /** Adds a trainable tensor that is not part of the checkpoint (prefix-tuning vectors). */
+  addTrainable(name: string, init: () => tf.Tensor): void {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} exists`);
+    this.vars.set(
+      name,
+      tf.tidy(() => tf.variable(init(), true, `extra/${name}`)),
+    );
+  }
+
   adapter(weight: string): Adapter | undefined {
     return this.adapters.get(weight);
   }

@@ -7,6 +7,7 @@ import type { CausalLM } from '../models/causal-lm.js';
 import { generate } from '../models/generate.js';
 import type { TextTokenizer } from '../models/tokenizer.js';
 import { type CausalSequence, type EncodeOptions, type Example, encodeCausal, padBatch } from './data.js';
+import type { Prefix } from './prefix.js';
 
 /** Mean target-token loss over `sequences`, in batches, without a gradient tape. */
 export function meanLoss(
@@ -14,6 +15,7 @@ export function meanLoss(
   sequences: readonly CausalSequence[],
   padId: number,
   batchSize: number,
+  prefix?: Prefix,
 ): number {
   let sum = 0;
   let tokens = 0;
@@ -21,13 +23,12 @@ export function meanLoss(
     const chunk = sequences.slice(i, i + batchSize);
     const n = chunk.reduce((a, s) => a + s.labels.filter((l) => l !== -100).length, 0);
     const b = padBatch(chunk, padId);
-    const loss = tf.tidy(() =>
-      model.loss(
-        tf.tensor2d(b.ids, undefined, 'int32'),
-        tf.tensor2d(b.mask, undefined, 'float32'),
-        tf.tensor2d(b.labels, undefined, 'int32'),
-      ),
-    );
+    const loss = tf.tidy(() => {
+      const ids = tf.tensor2d(b.ids, undefined, 'int32');
+      const mask = tf.tensor2d(b.mask, undefined, 'float32');
+      const labels = tf.tensor2d(b.labels, undefined, 'int32');
+      return prefix ? prefix.loss(ids, mask, labels) : model.loss(ids, mask, labels);
+    });
     sum += loss.dataSync()[0]! * n;
     loss.dispose();
     tokens += n;
@@ -38,6 +39,7 @@ export function meanLoss(
 export interface GenerationOptions extends EncodeOptions {
   readonly beams: number;
   readonly maxNewTokens: number;
+  readonly prefix?: Prefix;
 }
 
 /** The summary the model writes for each example's prompt (its source with the paper's prompt). */
@@ -58,6 +60,7 @@ export function summarise(
       maxNewTokens: o.maxNewTokens,
       numBeams: o.beams,
       eosTokenIds: [o.eosId],
+      ...(o.prefix ? { prefix: o.prefix.layers() } : {}),
     });
     const generated = out.slice(prompt.length).filter((id) => id !== o.eosId);
     onProgress?.(i + 1);

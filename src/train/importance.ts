@@ -6,7 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamW } from './adamw.js';
 
+/**
+ * The importance metric: the paper's Δw·∂L/∂w (default), or, for its Table 4 ablation, the
+ * magnitude of the update alone (Σ|Δw|) or of the gradient alone (Σ|∂L/∂w|).
+ */
+export type ImportanceMetric = 'delta_gradient' | 'delta' | 'gradient';
+
 export interface ImportanceRequest {
+  readonly metric?: ImportanceMetric;
   /** The tensors to score (those above the early-stop depth, Eq. 12), by name. */
   readonly tensors: ReadonlyMap<string, tf.Variable>;
   /** One loss per batch to average over. */
@@ -26,7 +33,11 @@ export function tensorImportance(r: ImportanceRequest): Map<string, number> {
     names.forEach((name, k) => {
       const w = vars[k]!;
       const g = grads[w.name]!;
-      const score = tf.tidy(() => tf.neg(tf.sum(tf.mul(r.optimizer.delta(name, w, g, r.lr), g))));
+      const score = tf.tidy(() => {
+        if (r.metric === 'gradient') return tf.sum(tf.abs(g));
+        const delta = r.optimizer.delta(name, w, g, r.lr);
+        return r.metric === 'delta' ? tf.sum(tf.abs(delta)) : tf.neg(tf.sum(tf.mul(delta, g)));
+      });
       sums[k]! += score.dataSync()[0]!;
       score.dispose();
     });

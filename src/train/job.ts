@@ -46,6 +46,8 @@ const Train = z.strictObject({
 const Selection = z.strictObject({
   interval_steps: positiveInt.default(200),
   importance_batches: positiveInt.default(1),
+  /** Δw·∂L/∂w (the paper), or |Δw| or |∂L/∂w| alone (the paper's Table 4 ablation). */
+  importance: z.enum(['delta_gradient', 'delta', 'gradient']).default('delta_gradient'),
   resolution: positiveInt.default(10_000),
 });
 
@@ -72,7 +74,9 @@ export const JobConfig = z.strictObject({
     .default('job'),
   model: z.string().min(1),
   dataset: Dataset,
-  method: z.enum(['greentrainer', 'full', 'top2', 'lora']).default('greentrainer'),
+  method: z.enum(['greentrainer', 'full', 'top2', 'lora', 'prefix']).default('greentrainer'),
+  /** Prefix tuning: trained key/value positions per attention layer (the paper: 10). */
+  prefix: z.strictObject({ length: positiveInt.default(10) }).prefault({}),
   /** LoRA on W_Q and W_V (the paper's baseline); merged into the weights when the model is saved. */
   lora: z
     .strictObject({ rank: positiveInt.default(8), alpha: z.number().positive().default(16) })

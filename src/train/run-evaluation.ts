@@ -7,6 +7,7 @@ import type { TextTokenizer } from '../models/tokenizer.js';
 import { type CausalSequence, encodeCausal } from './data.js';
 import { meanLoss, summarise } from './evaluate.js';
 import type { Job } from './job.js';
+import type { Prefix } from './prefix.js';
 import { meanRouge } from './rouge.js';
 import type { EvaluationReport } from './run-events.js';
 import type { Splits } from './splits.js';
@@ -17,6 +18,7 @@ export function evaluateModel(
   job: Job,
   splits: Splits,
   validation: readonly CausalSequence[],
+  prefix?: Prefix,
 ): EvaluationReport[] {
   const reports: EvaluationReport[] = [];
   const pad = tok.padId ?? tok.eosId!;
@@ -29,7 +31,7 @@ export function evaluateModel(
   if (validation.length > 0) {
     const t0 = performance.now();
     const seqs = validation.slice(0, job.eval.validation_samples ?? validation.length);
-    const loss = meanLoss(model, seqs, pad, job.train.batch_size);
+    const loss = meanLoss(model, seqs, pad, job.train.batch_size, prefix);
     reports.push({
       split: 'validation',
       examples: seqs.length,
@@ -42,11 +44,12 @@ export function evaluateModel(
     const t0 = performance.now();
     const examples = splits.test.slice(0, job.eval.samples ?? splits.test.length);
     const test = examples.map((e) => encodeCausal(e, tok, enc));
-    const loss = meanLoss(model, test, pad, job.train.batch_size);
+    const loss = meanLoss(model, test, pad, job.train.batch_size, prefix);
     const predictions = summarise(model, tok, examples, {
       ...enc,
       beams: job.eval.beams,
       maxNewTokens: job.eval.max_new_tokens,
+      ...(prefix ? { prefix } : {}),
     });
     reports.push({
       split: 'test',

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
-import { lora, maskFlops } from '../greentrainer/schemes.js';
+import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
+import { writeSafetensors } from '../models/safetensors.js';
 import { TextTokenizer } from '../models/tokenizer.js';
 import { AdamW } from './adamw.js';
 import { BatchStream } from './batches.js';
@@ -19,6 +20,7 @@ import { type CausalSequence, DatasetError, encodeCausal, padBatch } from './dat
 import { executedFlops } from './flops-audit.js';
 import type { Job } from './job.js';
 import { linearLr } from './lr-schedule.js';
+import { Prefix } from './prefix.js';
 import { evaluateModel } from './run-evaluation.js';
 import type { EvaluationReport, RunEvent, RunReport } from './run-events.js';
 import { RunFolder } from './run-folder.js';
@@ -52,7 +54,12 @@ export class TrainingRun {
     private readonly o: RunOptions,
     private readonly model: CausalLM,
     private readonly tok: TextTokenizer,
-    private readonly data: { train: CausalSequence[]; validation: CausalSequence[]; test: number },
+    private readonly data: {
+      train: CausalSequence[];
+      validation: CausalSequence[];
+      test: number;
+      prefix?: Prefix;
+    },
     private readonly splits: Splits,
     private readonly folder: RunFolder,
     private readonly trainer: Trainer,
@@ -113,13 +120,19 @@ export class TrainingRun {
               job.train.seed,
             )
           : [];
+      const prefix =
+        job.method === 'prefix' ? new Prefix(model, job.prefix.length, job.train.seed) : undefined;
+      const extra = prefix
+        ? { names: prefix.names, flops: prefixTuning(model.spec, profile, job.prefix.length).flops }
+        : job.method === 'lora'
+          ? { names: adapters, flops: lora(model.spec, profile, job.lora.rank).flops }
+          : undefined;
       const trainer = new Trainer(model.spec, model.params, optimizer, profile, {
         method: job.method,
         rho,
-        ...(job.method === 'lora'
-          ? { lora: { names: adapters, flops: lora(model.spec, profile, job.lora.rank).flops } }
-          : {}),
+        ...(extra ? { fixed: extra } : {}),
         intervalSteps: job.selection.interval_steps,
+        importance: job.selection.importance,
         resolution: job.selection.resolution,
         lr: (step) => linearLr(schedule, step),
         ...(job.train.max_grad_norm !== undefined ? { maxGradNorm: job.train.max_grad_norm } : {}),
@@ -160,7 +173,7 @@ export class TrainingRun {
         o,
         model,
         tok,
-        { train, validation, test: splits.test.length },
+        { train, validation, test: splits.test.length, prefix },
         splits,
         folder,
         trainer,
@@ -263,7 +276,8 @@ export class TrainingRun {
       const mask = tf.tensor2d(b.mask, undefined, 'float32');
       const labels = tf.tensor2d(b.labels, undefined, 'int32');
       made.push(ids, mask, labels);
-      return () => this.model.loss(ids, mask, labels);
+      const prefix = this.data.prefix;
+      return () => (prefix ? prefix.loss(ids, mask, labels) : this.model.loss(ids, mask, labels));
     };
     const losses = micro.map(lossOf);
     const t0 = performance.now();
@@ -318,10 +332,12 @@ export class TrainingRun {
       flops +=
         this.job.method === 'lora'
           ? lora(this.model.spec, p, this.job.lora.rank).flops
-          : maskFlops(
-              p,
-              p.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
-            ).flops;
+          : this.job.method === 'prefix'
+            ? prefixTuning(this.model.spec, p, this.job.prefix.length).flops
+            : maskFlops(
+                p,
+                p.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
+              ).flops;
       full += p.full;
     }
     return { flops, full };
@@ -367,7 +383,14 @@ export class TrainingRun {
   }
 
   private evaluate(when: 'before' | 'after'): EvaluationReport[] {
-    const reports = evaluateModel(this.model, this.tok, this.job, this.splits, this.data.validation);
+    const reports = evaluateModel(
+      this.model,
+      this.tok,
+      this.job,
+      this.splits,
+      this.data.validation,
+      this.data.prefix,
+    );
     this.o.emit({ type: 'evaluation', when, reports });
     return reports;
   }
@@ -377,6 +400,18 @@ export class TrainingRun {
     const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
     this.model.params.mergeLora();
     saveCausalLM(this.model, config, modelDir);
+    const prefix = this.data.prefix;
+    if (prefix) {
+      // Prefix vectors are not part of a Hugging Face checkpoint: saved beside it.
+      writeSafetensors(
+        join(modelDir, 'prefix.safetensors'),
+        prefix.names.map((n) => {
+          const v = this.model.params.get(n);
+          return { name: n, shape: v.shape, data: v.dataSync() as Float32Array };
+        }),
+        { format: 'greentrainer-prefix' },
+      );
+    }
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
       if (existsSync(join(this.job.model, f))) copyFileSync(join(this.job.model, f), join(modelDir, f));
     }

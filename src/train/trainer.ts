@@ -14,13 +14,13 @@ import { maskFlops, top2Mask } from '../greentrainer/schemes.js';
 import { selectTensors } from '../greentrainer/selector.js';
 import type { Parameters } from '../models/parameters.js';
 import type { AdamW } from './adamw.js';
-import { tensorImportance } from './importance.js';
+import { type ImportanceMetric, tensorImportance } from './importance.js';
 
 /**
  * How tensors are chosen: GreenTrainer's importance-driven selection under ρ, or one of the
  * paper's fixed baselines (every tensor; the output embedding and the last layer).
  */
-export type SelectionMethod = 'greentrainer' | 'full' | 'top2' | 'lora';
+export type SelectionMethod = 'greentrainer' | 'full' | 'top2' | 'lora' | 'prefix';
 
 export interface TrainerOptions {
   readonly method?: SelectionMethod;
@@ -31,8 +31,10 @@ export interface TrainerOptions {
   readonly lr: (step: number) => number;
   /** Selector FLOPs resolution T_q. */
   readonly resolution?: number;
-  /** LoRA: the adapter variables to train and the modeled FLOPs of a step (method 'lora'). */
-  readonly lora?: { readonly names: readonly string[]; readonly flops: number };
+  /** LoRA or prefix tuning: the extra variables to train and the modeled FLOPs of a step. */
+  readonly fixed?: { readonly names: readonly string[]; readonly flops: number };
+  /** Importance metric (default the paper's Δw·∂L/∂w). */
+  readonly importance?: ImportanceMetric;
   /** Clip the global L2 norm of the gradients of the trained tensors to this (off when absent). */
   readonly maxGradNorm?: number;
 }
@@ -146,14 +148,14 @@ export class Trainer {
 
   /** Continues from a checkpoint's state (the optimizer's moments are restored by the caller). */
   restore(s: TrainerState): void {
-    const known = new Set([...this.profile.tensors.map((t) => t.name), ...(this.o.lora?.names ?? [])]);
+    const known = new Set([...this.profile.tensors.map((t) => t.name), ...(this.o.fixed?.names ?? [])]);
     const unknown = s.selected.filter((n) => !known.has(n));
     if (unknown.length > 0)
       throw new TrainingError(`checkpoint selects unknown tensors: ${unknown.join(', ')}`);
     const chosen = new Set(s.selected);
-    if (this.o.lora) {
-      this.selected = [...this.o.lora.names];
-      this.stepFlops = this.o.lora.flops;
+    if (this.o.fixed) {
+      this.selected = [...this.o.fixed.names];
+      this.stepFlops = this.o.fixed.flops;
       this.stepCount = s.step;
       this.rho = s.rho;
       return;
@@ -249,9 +251,9 @@ export class Trainer {
   private select(losses: readonly BatchLoss[]): SelectionEvent {
     const t0 = performance.now();
     const { forward, backward, tensors } = this.profile;
-    if (this.o.lora) {
-      this.selected = [...this.o.lora.names];
-      this.stepFlops = this.o.lora.flops;
+    if (this.o.fixed) {
+      this.selected = [...this.o.fixed.names];
+      this.stepFlops = this.o.fixed.flops;
       return {
         step: this.stepCount,
         rho: this.rho,
@@ -300,6 +302,7 @@ export class Trainer {
     const scores = tensorImportance({
       tensors: new Map(candidates.map((t) => [t.name, this.params.get(t.name)])),
       losses,
+      ...(this.o.importance ? { metric: this.o.importance } : {}),
       optimizer: this.optimizer,
       // Importance is normalised by max |I| and every Δw is proportional to lr, so any positive
       // lr ranks the same; during warm-up the schedule gives 0 at step 0, which would rank nothing.

@@ -207,6 +207,31 @@ describe('train/run: a job end to end', () => {
     );
   });
 
+  it('trains prefix-tuning vectors only, with the scheme’s FLOPs, and evaluates with the prefix in front', async () => {
+    const job = tinyJob('method: prefix\nprefix: { length: 3 }\n');
+    const events: RunEvent[] = [];
+    const run = TrainingRun.open(readJob(job.jobFile), {
+      backend: testBackend(),
+      emit: (e) => events.push(e),
+    });
+    const report = await run.run();
+    const selection = events.find((e) => e.type === 'selection') as { selected: readonly string[] };
+    assert.deepEqual([...selection.selected].sort(), [
+      'prefix.0.k',
+      'prefix.0.v',
+      'prefix.1.k',
+      'prefix.1.v',
+    ]);
+    const s = events.filter((e): e is StepEvent => e.type === 'step');
+    assert.ok(s.at(-1)!.loss < s[0]!.loss, 'the loss falls');
+    assert.ok(report.flops.saved_ratio > 0, `saved ${report.flops.saved_ratio}`);
+    assert.ok(report.evaluation.after!.find((r) => r.split === 'test')!.rouge);
+    const base = readAll(join(job.dir, 'model', 'model.safetensors'));
+    const tuned = readAll(join(job.output, 'model', 'model.safetensors'));
+    for (const [k, v] of base) assert.deepEqual(tuned.get(k), v, `${k} is frozen`);
+    assert.equal(readAll(join(job.output, 'model', 'prefix.safetensors')).size, 4);
+  });
+
   it('will not overwrite a run folder with checkpoints unless asked to resume', async () => {
     const job = tinyJob();
     await open(job.jobFile).run.run();
