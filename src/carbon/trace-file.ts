@@ -56,16 +56,18 @@ function point(time: unknown, intensity: unknown, where: string): ForecastPoint 
 
 function fromCsv(text: string, source: string): Omit<Trace, 'source'> {
   const lines = text.split(/\r?\n/);
-  const header = (lines[0] ?? '').split(',').map((h) => h.trim().toLowerCase());
+  const skip = (line: string) => line.trim() === '' || line.startsWith('#');
+  const h = lines.findIndex((line) => !skip(line));
+  const header = (lines[h] ?? '').split(',').map((c) => c.trim().toLowerCase());
   const ti = header.indexOf('time');
-  const ii = header.findIndex((h) => h === 'intensity' || h.startsWith('intensity'));
+  const ii = header.findIndex((c) => c.startsWith('intensity'));
   if (ti < 0 || ii < 0)
-    throw new TraceError(`${source}:1: the header must name 'time' and 'intensity' columns`);
+    throw new TraceError(`${source}:${h + 1}: the header must name 'time' and 'intensity' columns`);
   const unit: IntensityUnit = header[ii]!.includes('percentile') ? 'percentile' : 'gCO2eq/kWh';
-  const points = lines.slice(1).flatMap((line, k) => {
-    if (line.trim() === '' || line.startsWith('#')) return [];
+  const points = lines.flatMap((line, k) => {
+    if (k <= h || skip(line)) return [];
     const cells = line.split(',');
-    return [point(cells[ti]?.trim(), cells[ii]?.trim(), `${source}:${k + 2}`)];
+    return [point(cells[ti]?.trim(), cells[ii]?.trim(), `${source}:${k + 1}`)];
   });
   return { unit, kind: 'average', points };
 }

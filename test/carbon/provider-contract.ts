@@ -85,6 +85,13 @@ export function harness(spec: ContractSpec): Harness {
   return h;
 }
 
+/** Every log line, error (message, JSON, inspect), reading and config the harness saw is free of `secrets`. */
+export function assertNoSecrets(h: Harness, secrets: readonly string[]): void {
+  const text = h.transcript.join('\n');
+  assert.ok(text.length > 1000, 'the transcript holds the suite output');
+  for (const secret of secrets) assert.ok(!text.includes(secret), `secret found: ${secret}`);
+}
+
 export function providerContract(spec: ContractSpec): Harness {
   const h = harness(spec);
   const fail = async (route: Route, reason: string, attempts: number) => {
@@ -118,7 +125,7 @@ export function providerContract(spec: ContractSpec): Harness {
     it('times out a server that never answers, retrying twice', async () => {
       const e = await fail({ hang: true }, 'timeout', 3);
       assert.equal(h.sleeps.length, 2);
-      assert.match(e.message, new RegExp(spec.currentPath.replaceAll('/', '\\/')));
+      assert.ok(e.message.includes(spec.currentPath.split('/').at(-1)!), e.message);
     });
 
     it('reports a refused connection', async () => {
@@ -190,11 +197,7 @@ export function providerContract(spec: ContractSpec): Harness {
       assert.ok(h.transcript.some((l) => l.includes('using the last good reading')));
     });
 
-    it('never shows a secret in logs, errors or configs', () => {
-      const text = h.transcript.join('\n');
-      assert.ok(text.length > 1000, 'the transcript holds the suite output');
-      for (const secret of spec.secrets ?? []) assert.ok(!text.includes(secret), `secret found: ${secret}`);
-    });
+    it('never shows a secret in logs, errors or configs', () => assertNoSecrets(h, spec.secrets ?? []));
   });
   return h;
 }
