@@ -1,0 +1,125 @@
+/**
+ * The policy language: the `policy:` block of the daemon config, or a standalone policy file
+ * holding the same block (with or without a top-level `policy:` key). zod validates it; the
+ * messages say what was expected, and `load.ts` adds the file, line and column.
+ */
+import { z } from 'zod';
+import { durationMs } from '../config/duration.js';
+
+const intensity = z.number().nonnegative({ message: 'intensities are ≥ 0' });
+const rho = z.number().gt(0, { message: 'ρ must be in (0, 1]' }).lte(1, { message: 'ρ must be in (0, 1]' });
+const point = z.tuple([intensity, rho], { message: 'expected a pair [intensity, ρ]' });
+
+/** Points whose intensities strictly increase and whose ρ never increases. */
+const monotone = (what: string) => (points: readonly (readonly [number, number])[], ctx: z.RefinementCtx) => {
+  for (let k = 1; k < points.length; k++) {
+    const [i0, r0] = points[k - 1]!;
+    const [i1, r1] = points[k]!;
+    if (i1 <= i0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [k, 0],
+        message: `${what} intensities must increase: ${i1} after ${i0}`,
+      });
+    if (r1 > r0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [k, 1],
+        message: `ρ must not rise with intensity: ${r1} after ${r0}`,
+      });
+  }
+};
+
+export const linearMap = z.strictObject({
+  type: z.literal('linear'),
+  /** [intensity, ρ]: ρ is interpolated between points and held flat beyond the ends. */
+  points: z
+    .array(point)
+    .min(2, { message: 'a linear map needs at least two points' })
+    .superRefine(monotone('point')),
+});
+
+export const stepsMap = z.strictObject({
+  type: z.literal('steps'),
+  /** ρ below the first threshold. */
+  default: rho.default(1),
+  /** [threshold, ρ]: at or above the threshold, that ρ. */
+  steps: z.array(point).min(1, { message: 'expected at least one step' }).superRefine(monotone('threshold')),
+});
+
+export const budgetMap = z.strictObject({
+  type: z.literal('budget'),
+  /** An ISO time, or a duration after the first evaluation (`72h`). */
+  deadline: z.union([z.iso.datetime({ offset: true }), durationMs]),
+  /** Full fine-tuning FLOPs the job still needs (ρ = 1 for every step); `--job-flops` overrides. */
+  job_flops: z.number().positive().optional(),
+  /** FLOPs per second the trainer executes at ρ = 1. */
+  flops_per_second: z.number().positive(),
+  /** Planning step; forecasts are resampled to it. */
+  interval: durationMs.prefault('30m'),
+});
+
+const window = z.strictObject({
+  /** `HH:MM` in `timezone`; a window may wrap midnight (`22:00`–`06:00`). */
+  from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'expected HH:MM' }),
+  to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'expected HH:MM' }),
+  days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).optional(),
+  rho_min: rho.optional(),
+  rho_max: rho.optional(),
+  pause: z.boolean().optional(),
+});
+
+const whenStale = z.union(
+  [
+    z.strictObject({ rho }),
+    z.strictObject({ pause: z.literal(true) }),
+    z.strictObject({ hold: z.literal(true) }),
+  ],
+  { message: 'expected one of { rho: <(0, 1]> }, { pause: true } or { hold: true }' },
+);
+
+export const policySchema = z
+  .strictObject({
+    /** The unit the map's intensities are in; readings in another unit are treated as missing. */
+    unit: z.enum(['gCO2eq/kWh', 'percentile']).default('gCO2eq/kWh'),
+    map: z.discriminatedUnion('type', [linearMap, stepsMap, budgetMap], {
+      message: 'expected map.type linear, steps or budget',
+    }),
+    rho_min: rho.default(0.35),
+    rho_max: rho.default(1),
+    /** Relative intensity band: ρ moves only when intensity leaves ±hysteresis of where it last moved. */
+    hysteresis: z.number().min(0).lt(1).default(0),
+    min_dwell: durationMs.prefault('0s'),
+    pause_above: intensity.optional(),
+    /** Default: pause_above × (1 − hysteresis). */
+    resume_below: intensity.optional(),
+    timezone: z.string().default('UTC'),
+    windows: z.array(window).default([]),
+    /** Readings older than this are stale even if the provider did not say so. */
+    stale_after: durationMs.prefault('1h'),
+    when_stale: whenStale.default({ hold: true }),
+  })
+  .superRefine((p, ctx) => {
+    if (p.rho_min > p.rho_max)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rho_min'],
+        message: `rho_min ${p.rho_min} is above rho_max ${p.rho_max}`,
+      });
+    if (p.resume_below !== undefined && p.pause_above !== undefined && p.resume_below > p.pause_above)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['resume_below'],
+        message: 'resume_below must not exceed pause_above',
+      });
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: p.timezone });
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: `unknown time zone '${p.timezone}'` });
+    }
+  });
+
+export type Policy = z.output<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type PolicyMap = Policy['map'];
+export type TimeWindow = Policy['windows'][number];
