@@ -48,13 +48,13 @@ export function simulationChart(sim: Simulation, title: string, unitLabel: strin
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
 <style>.grid{stroke:#ddd}.l{text-anchor:end;dominant-baseline:middle}.r{dominant-baseline:middle}.c{text-anchor:middle}</style>
 <rect width="${W}" height="${H}" fill="#fff"/>
-<text x="${M.left}" y="16" font-size="13">${escape(title)}</text>
+<text x="${M.left}" y="16" font-size="13">${xmlEscape(title)}</text>
 ${yTicks.join('\n')}
 ${paused}
 <path d="${intensity}" fill="none" stroke="#c0392b" stroke-width="1.5"/>
 <path d="${rho}" fill="none" stroke="#1e7b34" stroke-width="2"/>
 ${xTicks.join('\n')}
-<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" class="c" fill="#c0392b">intensity (${escape(unitLabel)})</text>
+<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" class="c" fill="#c0392b">intensity (${xmlEscape(unitLabel)})</text>
 <text x="${W - 10}" y="${H / 2}" transform="rotate(90 ${W - 10} ${H / 2})" class="c" fill="#1e7b34">ρ</text>
 </svg>
 `;
@@ -68,7 +68,7 @@ function t1Step(sim: Simulation): number {
 const f = (v: number) => v.toFixed(1);
 const rect = (x: number, y: number, w: number, h: number) =>
   `<rect x="${f(x)}" y="${f(y)}" width="${f(w)}" height="${f(h)}" fill="#eee"/>`;
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 function niceCeil(v: number): number {
   const step = 10 ** Math.floor(Math.log10(Math.max(v, 1)));
