@@ -115,6 +115,7 @@ function saving(
   base: { flops: number; emissionsG: number },
   p: { flops: number; emissionsG: number },
 ): string {
-  const rel = (a: number, b: number) => (a > 0 ? percent((a - b) / a) : 'n/a');
+  const rel = (a: number, b: number) =>
+    a > 0 ? percent(Math.abs(a - b) < 1e-9 * a ? 0 : (a - b) / a) : 'n/a';
   return `${rel(base.flops, p.flops)}, ${rel(base.emissionsG, p.emissionsG)}`;
 }
