@@ -45,7 +45,8 @@ export function simulationChart(sim: Simulation, title: string, unitLabel: strin
   const xTicks = timeTicks(t0, t1).map(
     (t) => `<text x="${f(x(t))}" y="${H - M.bottom + 16}" class="c">${label(t, t1 - t0)}</text>`,
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11" role="img">
+<title>${xmlEscape(title)}: intensity and ρ over time</title>
 <style>.grid{stroke:#ddd}.l{text-anchor:end;dominant-baseline:middle}.r{dominant-baseline:middle}.c{text-anchor:middle}</style>
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${M.left}" y="16" font-size="13">${xmlEscape(title)}</text>
