@@ -4,10 +4,13 @@
  * prints its output, and turns any error into one message on stderr and a non-zero exit code.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { PROVIDER_NAMES } from './carbon/factory.js';
+import { runCarbon } from './commands/carbon.js';
 import { runDaemon } from './commands/daemon.js';
 import { runInfo } from './commands/info.js';
 import { packageVersion } from './commands/package-root.js';
 import { runPlan } from './commands/plan.js';
+import { runPolicyCheck, runPolicySimulate } from './commands/policy.js';
 import { runSelect } from './commands/select.js';
 import { runSetupNative } from './commands/setup-native.js';
 import { runStatus } from './commands/status.js';
@@ -23,6 +26,18 @@ function integer(min: number) {
     return n;
   };
 }
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got '${value}'`);
+  return n;
+}
+
+/** Warnings go to stderr so that stdout stays parseable with --json. */
+const stderrLogger = {
+  warn: (message: string) => console.error(`warning: ${message}`),
+  info: (message: string) => console.error(message),
+};
 
 function rho(value: string): number {
   const n = Number(value);
@@ -124,6 +139,66 @@ export function program(): Command {
     .option('--url <url>', 'the daemon', 'http://127.0.0.1:9464')
     .option('--json', 'print the raw JSON', false)
     .action(async (o) => console.log(await runStatus(o)));
+
+  cli
+    .command('carbon')
+    .description('the current carbon intensity from a provider, and its forecast where it has one')
+    .addOption(
+      new Option('-p, --provider <name>', 'carbon data provider').choices(PROVIDER_NAMES).default('co2js'),
+    )
+    .option(
+      '-r, --region <region>',
+      'national|region id|postcode (uk), zone (electricitymaps), region (watttime), location (carbon-aware-sdk), alpha-3 (co2js)',
+    )
+    .option('--base-url <url>', "the provider's API base URL")
+    .option(
+      '--token-env <name>',
+      'electricitymaps: variable holding the token (default ELECTRICITYMAPS_TOKEN)',
+    )
+    .option('--token-file <file>', 'electricitymaps: file holding the token (systemd credentials)')
+    .option('--username <name>', 'watttime: account name')
+    .option('--password-env <name>', 'watttime: variable holding the password (default WATTTIME_PASSWORD)')
+    .option('--password-file <file>', 'watttime: file holding the password')
+    .option('--signal <signal>', 'watttime: co2_moer or signal-index')
+    .option('--file <trace>', 'trace: CSV or JSON file of timestamped intensities')
+    .option('--speed <x>', 'trace: replay speed-up', positive)
+    .option('--intensity <g/kWh>', 'static: the fixed intensity', positive)
+    .option('--hours <h>', 'forecast horizon; 0 for the current reading only', integer(0), 24)
+    .option('--json', 'print JSON for scripts', false)
+    .action(async (o) => console.log(await runCarbon(o, process.env, stderrLogger)));
+
+  const policy = cli.command('policy').description('check and rehearse carbon policies (YAML)');
+  policy
+    .command('check')
+    .description('validate policy files; errors name the file, line and column')
+    .argument('<files...>', 'policy YAML files')
+    .action((files: string[]) => console.log(runPolicyCheck(files)));
+  policy
+    .command('simulate')
+    .description('replay a carbon trace through a policy: ρ timeline, FLOPs and CO2e saved, and a chart')
+    .argument('<file>', 'policy YAML file')
+    .requiredOption('-t, --trace <file>', 'CSV (time,intensity) or JSON trace')
+    .option(
+      '--job-flops <flops>',
+      'full fine-tuning FLOPs of the job (stops when done; budget policies plan for it)',
+      positive,
+    )
+    .option('--flops-per-second <flops>', 'FLOPs per second the trainer executes at ρ = 1', positive, 1e14)
+    .option(
+      '--joules-per-flop <J>',
+      'energy per FLOP, whole server (about 400 W at 1e14 FLOP/s)',
+      positive,
+      4e-12,
+    )
+    .option(
+      '--forecast-hours <h>',
+      'how far ahead the policy sees the trace (a perfect forecast)',
+      integer(0),
+      24,
+    )
+    .option('--chart <file.svg>', 'write an SVG chart of intensity and ρ over time')
+    .option('--json', 'print JSON for scripts', false)
+    .action((file: string, o) => console.log(runPolicySimulate(file, o)));
 
   cli.version(packageVersion());
   return cli;

@@ -1,78 +1,75 @@
 /**
- * The `carbon:` block of the daemon config and the provider it builds. Secrets come from an
- * environment variable or a file (systemd `LoadCredential=` puts them in $CREDENTIALS_DIRECTORY);
- * they never sit in the config itself.
+ * The `carbon:` block of the daemon config, validated by zod: `provider` picks the schema of the
+ * rest. Secrets are never values here, only where to find them (`token_env` / `token_file`,
+ * `password_env` / `password_file`), so a config can be printed or logged as it is.
  */
-import { readFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { Duration } from '../policy/duration.js';
-import type { CarbonProvider } from './provider.js';
-import { StaticProvider } from './static.js';
-import { readTrace, TraceProvider } from './trace.js';
+import { durationMs } from '../config/duration.js';
 
-export const PROVIDERS = ['trace', 'static'] as const;
+/** Defaults, in one place. */
+export const CARBON_DEFAULTS = {
+  /** The UK API can take seconds; a slower answer is better retried. */
+  timeout: '10s',
+  retries: 2,
+  /** UK periods are 30 min and `/intensity` may be the previous one (P1): an hour is normal. */
+  stale_after: '1h',
+} as const;
 
-export const CarbonConfig = z.strictObject({
-  provider: z.enum(PROVIDERS).default('static'),
-  region: z.string().optional(),
-  /** node-cron expression (6 fields allow seconds). */
-  poll: z.string().default('*/5 * * * *'),
-  stale_after: Duration.prefault('1h'),
-  retries: z.number().int().min(0).max(10).default(2),
-  trace: z
-    .strictObject({
-      file: z.string(),
-      /** Trace seconds per wall second (720: a day in two minutes). */
-      speed: z.number().positive().default(1),
-      loop: z.boolean().default(true),
-    })
-    .optional(),
-  static: z.strictObject({ intensity: z.number().nonnegative() }).optional(),
-});
+const common = {
+  region: z.string().min(1).optional(),
+  base_url: z.url().optional(),
+  timeout: durationMs.prefault(CARBON_DEFAULTS.timeout),
+  retries: z.int().min(0).max(10).default(CARBON_DEFAULTS.retries),
+  stale_after: durationMs.prefault(CARBON_DEFAULTS.stale_after),
+  /** Poll schedule for the daemon (node-cron); not used by the providers themselves. */
+  poll: z.string().optional(),
+};
+const kind = z.enum(['average', 'marginal']);
+const unit = z.enum(['gCO2eq/kWh', 'percentile']);
 
-export type CarbonConfig = z.output<typeof CarbonConfig>;
+export const carbonConfigSchema = z.discriminatedUnion('provider', [
+  z.strictObject({ provider: z.literal('uk-carbon-intensity'), ...common }),
+  z.strictObject({
+    provider: z.literal('electricitymaps'),
+    ...common,
+    region: z.string().min(1),
+    token_env: z.string().optional(),
+    token_file: z.string().optional(),
+    emission_factor_type: z.enum(['lifecycle', 'direct']).default('lifecycle'),
+  }),
+  z.strictObject({
+    provider: z.literal('watttime'),
+    ...common,
+    region: z.string().min(1),
+    username: z.string().min(1),
+    password_env: z.string().optional(),
+    password_file: z.string().optional(),
+    signal: z.enum(['co2_moer', 'signal-index']).default('signal-index'),
+  }),
+  z.strictObject({
+    provider: z.literal('carbon-aware-sdk'),
+    ...common,
+    region: z.string().min(1),
+    kind: kind.default('average'),
+  }),
+  z.strictObject({
+    provider: z.literal('trace'),
+    ...common,
+    file: z.string().min(1),
+    speed: z.number().positive().default(1),
+    loop: z.boolean().default(true),
+  }),
+  z.strictObject({
+    provider: z.literal('static'),
+    ...common,
+    intensity: z.number().nonnegative(),
+    unit: unit.default('gCO2eq/kWh'),
+    kind: kind.default('average'),
+  }),
+  z.strictObject({ provider: z.literal('co2js'), ...common, kind: kind.default('average') }),
+]);
 
-export class CarbonConfigError extends Error {
-  override readonly name = 'CarbonConfigError';
-}
-
-/**
- * A secret from `env` or `file`. A relative file is looked up in $CREDENTIALS_DIRECTORY (systemd
- * `LoadCredential=`) when that is set, else next to the config file (`baseDir`).
- */
-export function readSecret(
-  s: { env?: string; file?: string },
-  what: string,
-  baseDir = '.',
-): string | undefined {
-  if (s.env && process.env[s.env]) return process.env[s.env]!.trim();
-  if (s.file) {
-    const dir = process.env.CREDENTIALS_DIRECTORY ?? baseDir;
-    const path = isAbsolute(s.file) ? s.file : join(dir, s.file);
-    try {
-      return readFileSync(path, 'utf8').trim();
-    } catch (error) {
-      throw new CarbonConfigError(
-        `cannot read ${what} from ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      );
-    }
-  }
-  return undefined;
-}
-
-export function createProvider(c: CarbonConfig, baseDir: string): CarbonProvider {
-  switch (c.provider) {
-    case 'trace': {
-      if (!c.trace) throw new CarbonConfigError('carbon.provider trace needs carbon.trace.file');
-      const file = resolve(baseDir, c.trace.file);
-      return new TraceProvider(readTrace(file), {
-        speed: c.trace.speed,
-        loop: c.trace.loop,
-        region: c.region ?? 'trace',
-      });
-    }
-    case 'static':
-      return new StaticProvider(c.static?.intensity ?? 442, c.region ?? 'static');
-  }
-}
+/** The config as written (before defaults). */
+export type CarbonConfigInput = z.input<typeof carbonConfigSchema>;
+export type CarbonConfig = z.output<typeof carbonConfigSchema>;
+export type ProviderName = CarbonConfig['provider'];

@@ -1,75 +1,81 @@
 /**
- * One carbon-intensity reading, normalised across providers. Signal kinds never mix on one axis:
- * an average or marginal intensity is in gCO2eq/kWh, a relative index (WattTime's free
- * signal-index) is a 0–100 percentile.
+ * The one record every carbon provider returns: an intensity at a time, in a unit, for a region,
+ * with its signal kind. Average, marginal and percentile signals are different quantities and are
+ * never mixed on one axis, so the unit and kind travel with the value.
  */
-export type SignalKind = 'average' | 'marginal' | 'relative-index';
-export type IntensityUnit = 'gCO2/kWh' | 'percentile';
 
+/** `gCO2eq/kWh` for average and marginal intensities; `percentile` for relative 0–100 indices. */
+export type IntensityUnit = 'gCO2eq/kWh' | 'percentile';
+
+/** Average (what the grid mix emits) or marginal (what one more kWh emits). */
+export type SignalKind = 'average' | 'marginal';
+
+/** One forecast interval starting at `time`. */
 export interface ForecastPoint {
   readonly time: Date;
   readonly intensity: number;
 }
 
 export interface Reading {
-  readonly provider: string;
-  readonly region: string;
-  /** Start of the interval the value is for. */
+  /** Start of the interval the value describes (providers publish interval starts). */
   readonly time: Date;
+  /** In `unit`: g/kWh or a 0–100 percentile. */
   readonly intensity: number;
   readonly unit: IntensityUnit;
+  readonly region: string;
+  readonly provider: string;
   readonly kind: SignalKind;
+  /** Future intervals, oldest first, when the provider publishes them. */
   readonly forecast?: readonly ForecastPoint[];
+  /** Set by the last-known-good cache when it serves an old reading: how old it is (ms). */
+  readonly ageMs?: number;
+  /** True when the reading is older than the configured `stale_after`. */
+  readonly stale?: boolean;
 }
 
-/** Why a poll failed: the `reason` label of greentrainer_carbon_fetch_errors_total. */
-export type FailureReason =
-  | 'timeout'
-  | 'refused'
-  | 'network'
-  | 'auth'
-  | 'not_found'
-  | 'rate_limited'
-  | 'server'
-  | 'bad_response'
-  | 'implausible'
-  | 'stale'
-  | 'config';
+/** 1 lb = 453.59237 g and 1 MWh = 1000 kWh, so lbs/MWh × 0.45359237 = g/kWh (exact). */
+export const G_PER_KWH_PER_LBS_PER_MWH = 0.45359237;
 
-export class ProviderError extends Error {
-  override readonly name = 'ProviderError';
-  constructor(
-    readonly provider: string,
-    readonly reason: FailureReason,
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(`${provider}: ${message}`);
-  }
-
-  /** Worth retrying within the same poll. */
-  get transient(): boolean {
-    return ['timeout', 'refused', 'network', 'rate_limited', 'server'].includes(this.reason);
-  }
-}
-
-/** Upper bounds past which a value is nonsense, not a dirty grid (the dirtiest grids are ~1,100 g/kWh). */
-export const MAX_PLAUSIBLE: Readonly<Record<IntensityUnit, number>> = { 'gCO2/kWh': 3000, percentile: 100 };
-
-/** Rejects a reading no grid can produce, or one from the future. */
-export function checkPlausible(r: Reading, now: Date, maxFutureMs = 60 * 60 * 1000): Reading {
-  const fail = (why: string) => new ProviderError(r.provider, 'implausible', why);
-  if (!Number.isFinite(r.intensity)) throw fail(`intensity ${r.intensity} is not a number`);
-  if (r.intensity < 0) throw fail(`negative intensity ${r.intensity} ${r.unit}`);
-  if (r.intensity > MAX_PLAUSIBLE[r.unit])
-    throw fail(`intensity ${r.intensity} ${r.unit} is beyond any grid`);
-  if (Number.isNaN(r.time.getTime())) throw fail('the reading has no valid time');
-  if (r.time.getTime() > now.getTime() + maxFutureMs)
-    throw fail(`reading time ${r.time.toISOString()} is in the future (now ${now.toISOString()})`);
-  return r;
-}
-
-/** WattTime's MOER unit to ours: 1 lb/MWh = 453.59237 g / 1000 kWh. */
+/** WattTime MOER in lbs CO2/MWh → g CO2/kWh. */
 export function lbsPerMwhToGPerKwh(lbsPerMwh: number): number {
-  return (lbsPerMwh * 453.59237) / 1000;
+  return lbsPerMwh * G_PER_KWH_PER_LBS_PER_MWH;
+}
+
+/** Above any real grid: lignite plants emit about 1,100 g/kWh, so 2,000 is already nonsense. */
+export const MAX_INTENSITY_G_PER_KWH = 2000;
+
+/** Readings more than this far ahead of the local clock are rejected (clock skew allowance). */
+export const MAX_CLOCK_AHEAD_MS = 2 * 3600_000;
+
+/** Why a value cannot be a reading, or undefined when it can. */
+export function implausibility(
+  value: { time: Date; intensity: number; unit: IntensityUnit },
+  now: Date,
+): string | undefined {
+  const { intensity, unit, time } = value;
+  if (!Number.isFinite(intensity)) return `intensity ${intensity} is not a finite number`;
+  if (intensity < 0) return `intensity ${intensity} is negative`;
+  const max = unit === 'percentile' ? 100 : MAX_INTENSITY_G_PER_KWH;
+  if (intensity > max) return `intensity ${intensity} ${unit} is above the plausible maximum ${max}`;
+  if (Number.isNaN(time.getTime())) return 'timestamp is not a valid date';
+  if (time.getTime() - now.getTime() > MAX_CLOCK_AHEAD_MS)
+    return `timestamp ${time.toISOString()} is in the future (now ${now.toISOString()})`;
+  return undefined;
+}
+
+/** A reading as plain JSON (ISO timestamps), for `--json` output and status endpoints. */
+export function readingToJson(r: Reading): Record<string, unknown> {
+  return {
+    time: r.time.toISOString(),
+    intensity: r.intensity,
+    unit: r.unit,
+    region: r.region,
+    provider: r.provider,
+    kind: r.kind,
+    ...(r.ageMs === undefined ? {} : { age_seconds: Math.round(r.ageMs / 1000) }),
+    ...(r.stale === undefined ? {} : { stale: r.stale }),
+    ...(r.forecast
+      ? { forecast: r.forecast.map((p) => ({ time: p.time.toISOString(), intensity: p.intensity })) }
+      : {}),
+  };
 }

@@ -4,10 +4,10 @@
  */
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { CarbonConfig } from '../carbon/config.js';
+import { carbonConfigSchema } from '../carbon/config.js';
+import { durationMs } from '../config/duration.js';
 import { readYamlConfig } from '../config/yaml-file.js';
-import { Duration } from '../policy/duration.js';
-import { PolicyConfig } from '../policy/schema.js';
+import { policySchema } from '../policy/schema.js';
 import { JobConfig, resolvePaths } from '../train/job.js';
 
 const Listen = z
@@ -19,8 +19,9 @@ const Listen = z
   });
 
 export const DaemonConfig = z.strictObject({
-  carbon: CarbonConfig.prefault({}),
-  policy: PolicyConfig,
+  /** Carbon data (see the README's providers); offline default: co2js's annual world average. */
+  carbon: carbonConfigSchema.prefault({ provider: 'co2js' }),
+  policy: policySchema,
   job: JobConfig,
   server: z
     .strictObject({
@@ -45,7 +46,7 @@ export const DaemonConfig = z.strictObject({
     })
     .prefault({}),
   /** SIGTERM/SIGINT: checkpoint and exit within this bound. */
-  shutdown_timeout: Duration.prefault('30s'),
+  shutdown_timeout: durationMs.prefault('30s'),
   /** Trainer crashes in a row before the job is marked failed. */
   max_restarts: z.number().int().min(0).default(5),
   /** Exit (0) when the job finishes instead of serving its final metrics. */
@@ -56,5 +57,8 @@ export type DaemonConfig = z.output<typeof DaemonConfig>;
 
 export function readDaemonConfig(file: string): DaemonConfig {
   const c = readYamlConfig(file, DaemonConfig);
-  return { ...c, job: resolvePaths(c.job, dirname(resolve(file))) };
+  const base = dirname(resolve(file));
+  const carbon =
+    c.carbon.provider === 'trace' ? { ...c.carbon, file: resolve(base, c.carbon.file) } : c.carbon;
+  return { ...c, carbon, job: resolvePaths(c.job, base) };
 }

@@ -4,15 +4,15 @@
  * Prometheus metrics, and serves them with its status over HTTP. The one place where real
  * implementations are wired together.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
-import { createProvider, readSecret } from '../carbon/config.js';
-import { CarbonSource } from '../carbon/source.js';
+import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
-import { type Decision, evaluatePolicy, INITIAL_STATE, type PolicyState } from '../policy/evaluate.js';
+import { type Decision, evaluate, initialState, type PolicyState } from '../policy/evaluate.js';
 import type { RunEvent } from '../train/run-events.js';
 import { Accounting } from './accounting.js';
+import { CarbonFeed } from './carbon-feed.js';
 import { type DaemonConfig, readDaemonConfig } from './config.js';
 import type { Logger, Secrets } from './logger.js';
 import { HttpServer } from './server.js';
@@ -34,9 +34,9 @@ interface Override {
 export class Daemon {
   readonly metrics: Metrics = createMetrics();
   private config: DaemonConfig;
-  private source!: CarbonSource;
+  private source!: CarbonFeed;
   private task: ScheduledTask | undefined;
-  private policyState: PolicyState = INITIAL_STATE;
+  private policyState: PolicyState;
   private decision: Decision = { rho: 1, pause: false, reason: 'starting' };
   private manualPause = false;
   private override: Override | undefined;
@@ -57,6 +57,7 @@ export class Daemon {
     private readonly d: DaemonDeps,
   ) {
     this.config = config;
+    this.policyState = initialState(config.policy);
   }
 
   private now(): Date {
@@ -155,40 +156,41 @@ export class Daemon {
     return outcome;
   }
 
+  /** The control token: a file (in $CREDENTIALS_DIRECTORY under systemd, else next to the config) or an env var. */
   private applySecrets(c: DaemonConfig): void {
-    this.token = readSecret(
-      { env: c.server.token_env, file: c.server.token_file },
-      'server token',
-      dirname(resolve(this.configFile)),
-    );
+    const { token_file: file, token_env: env } = c.server;
+    if (!file && !env) {
+      this.token = undefined;
+      return;
+    }
+    const dir = process.env.CREDENTIALS_DIRECTORY ?? dirname(resolve(this.configFile));
+    const path = file ? (isAbsolute(file) ? file : join(dir, file)) : undefined;
+    this.token = resolveSecret('server', 'control token', { env, file: path }, process.env).reveal();
     this.d.secrets.add(this.token);
   }
 
-  private buildSource(c: DaemonConfig): CarbonSource {
-    const provider = createProvider(c.carbon, dirname(resolve(this.configFile)));
-    return new CarbonSource(provider, {
-      staleAfterMs: c.carbon.stale_after,
-      retries: c.carbon.retries,
-      onError: (reason, error) => {
-        this.metrics.fetchErrors.inc({ provider: provider.name, reason });
-        this.d.logger.warn('carbon data poll failed', {
-          provider: provider.name,
-          reason,
-          error: error.message,
-        });
+  private buildSource(c: DaemonConfig): CarbonFeed {
+    return new CarbonFeed(
+      c.carbon,
+      {
+        env: process.env,
+        clock: () => this.now(),
+        logger: this.d.logger,
+        onError: (provider, reason) => this.metrics.fetchErrors.inc({ provider, reason }),
       },
-    });
+      Math.min(c.carbon.stale_after, c.policy.stale_after),
+    );
   }
 
   private schedule(): void {
     this.task?.stop();
-    this.task = cron.schedule(this.config.carbon.poll, () => {
+    this.task = cron.schedule(this.config.carbon.poll ?? '*/5 * * * *', () => {
       this.polling = this.poll();
     });
   }
 
   private async poll(): Promise<void> {
-    await this.source.poll(() => this.now());
+    await this.source.poll();
     this.decide();
   }
 
@@ -199,10 +201,8 @@ export class Daemon {
     const r = s.reading;
     if (r) this.metrics.intensity.set({ provider: r.provider, region: r.region }, r.intensity);
     if (s.ageSeconds !== undefined) this.metrics.dataAge.set(s.ageSeconds);
-    const input = r
-      ? { intensity: r.intensity, unit: r.unit, stale: s.stale, ageSeconds: s.ageSeconds ?? 0 }
-      : undefined;
-    const out = evaluatePolicy(this.config.policy, input, this.policyState, now);
+    const input = r ? { ...r, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
+    const out = evaluate(this.config.policy, input, this.policyState, now);
     this.policyState = out.state;
     let next = out.decision;
     if (this.override && this.override.until > now.getTime())
@@ -244,7 +244,7 @@ export class Daemon {
 
   private intensityInForce(): number | undefined {
     const r = this.source.state(this.now()).reading;
-    return r && r.unit === 'gCO2/kWh' ? r.intensity : undefined;
+    return r && r.unit === 'gCO2eq/kWh' ? r.intensity : undefined;
   }
 
   private watchSupervisor(): void {
@@ -339,9 +339,7 @@ export class Daemon {
           : null,
         age_seconds: s?.ageSeconds ?? null,
         stale: s?.stale ?? true,
-        last_error: s?.lastError
-          ? { reason: s.lastError.reason, message: s.lastError.message, at: s.lastError.at.toISOString() }
-          : null,
+        last_error: s?.lastError ? { message: s.lastError.message, at: s.lastError.at.toISOString() } : null,
       },
       decision: {
         ...this.decision,

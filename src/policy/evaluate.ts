@@ -1,127 +1,160 @@
 /**
- * The policy as a pure function: (reading, state, now) → decision and next state. No clock, no
- * I/O. The reason is a sentence for logs and the status endpoint.
+ * The policy evaluator: a pure function `(reading, state, now) → { decision, state }`. No clock,
+ * I/O or logger: the daemon calls it on every poll and logs `decision.reason`, a sentence such as
+ * "intensity 312 g/kWh ≥ 300 → ρ 0.5". Order of rules: stale data (`when_stale`), pause above a
+ * threshold (with its own resume level), pausing windows, the map (with hysteresis), the ρ bounds
+ * (narrowed by active windows), then `min_dwell`. Pausing and stale fallbacks act at once; only
+ * ρ changes wait for the dwell time.
  */
-import { formatDuration } from './duration.js';
+import type { Reading } from '../carbon/reading.js';
+import { planBudget } from './budget.js';
+import { mapIntensity, round, unitLabel } from './maps.js';
 import type { Policy } from './schema.js';
-
-export interface PolicyInput {
-  readonly intensity: number;
-  readonly unit: string;
-  /** True when the reading is older than `stale_after` (or there is none: pass undefined). */
-  readonly stale: boolean;
-  readonly ageSeconds: number;
-}
+import { activeWindows } from './windows.js';
 
 export interface Decision {
+  /** FLOPs objective for the trainer, in (0, 1]; kept at its last value while paused. */
   readonly rho: number;
   readonly pause: boolean;
   readonly reason: string;
 }
 
 export interface PolicyState {
-  readonly rho: number | undefined;
-  readonly pause: boolean;
-  /** When the current ρ was set (ms since epoch). */
-  readonly since: number;
+  readonly rho: number;
+  readonly paused: boolean;
+  /** When ρ last changed (for min_dwell); undefined until it first changes. */
+  readonly changedAt?: Date;
+  /** When the previous evaluation ran. */
+  readonly evaluatedAt?: Date;
+  /** Budget map: the deadline fixed at the first evaluation, and full-FT FLOPs still to do. */
+  readonly deadline?: Date;
+  readonly remainingFlops?: number;
 }
 
-export const INITIAL_STATE: PolicyState = { rho: undefined, pause: false, since: 0 };
-
-/** ρ from the intensity map alone. */
-export function mapIntensity(p: Policy, intensity: number): number {
-  const m = p.map;
-  if (m.type === 'steps')
-    return (m.steps.find((s) => s.below === undefined || intensity < s.below) ?? m.steps.at(-1)!).rho;
-  const pts = m.points;
-  if (intensity <= pts[0]![0]) return pts[0]![1];
-  for (let i = 1; i < pts.length; i++) {
-    const [x1, y1] = pts[i]!;
-    const [x0, y0] = pts[i - 1]!;
-    if (intensity <= x1) return y0 + ((y1 - y0) * (intensity - x0)) / (x1 - x0);
-  }
-  return pts.at(-1)![1];
+export interface EvaluateOptions {
+  /** Budget map: overrides `job_flops` at the first evaluation (`--job-flops`, or the trainer's count). */
+  readonly jobFlops?: number;
 }
 
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-
-function activeWindow(p: Policy, now: Date) {
-  const minutes = now.getUTCHours() * 60 + now.getUTCMinutes();
-  const at = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
-  return p.windows.find((w) => {
-    if (w.days && !w.days.includes(DAYS[now.getUTCDay()]!)) return false;
-    const from = at(w.from);
-    const to = at(w.to);
-    return from <= to ? minutes >= from && minutes < to : minutes >= from || minutes < to;
-  });
+export function initialState(policy: Policy): PolicyState {
+  return { rho: policy.rho_max, paused: false };
 }
 
-const round = (x: number) => Math.round(x * 1000) / 1000;
-
-export function evaluatePolicy(
-  p: Policy,
-  input: PolicyInput | undefined,
+export function evaluate(
+  policy: Policy,
+  reading: Reading | undefined,
   state: PolicyState,
   now: Date,
+  options: EvaluateOptions = {},
 ): { decision: Decision; state: PolicyState } {
-  const t = now.getTime();
-  const set = (rho: number, pause: boolean, reason: string) => {
-    const changed = rho !== state.rho;
-    return { decision: { rho, pause, reason }, state: { rho, pause, since: changed ? t : state.since } };
+  const first = state.evaluatedAt === undefined;
+  const s = { ...progress(policy, state, now, options), evaluatedAt: now };
+  const finish = (rho: number, pause: boolean, reason: string) => {
+    const changed = !first && rho !== s.rho;
+    const next: PolicyState = { ...s, rho, paused: pause, ...(changed ? { changedAt: now } : {}) };
+    return { decision: { rho, pause, reason }, state: next };
   };
-  if (!input || input.stale) {
-    const why = input
-      ? `carbon data is stale (${Math.round(input.ageSeconds / 60)} min old)`
-      : 'no carbon data yet';
-    const w = p.when_stale;
-    if (w === 'hold')
-      return set(
-        state.rho ?? p.rho_max,
-        state.pause,
-        `${why} → holding ρ ${state.rho ?? p.rho_max} (when_stale: hold)`,
-      );
-    if ('pause' in w) return set(state.rho ?? p.rho_max, true, `${why} → pause (when_stale)`);
-    return set(w.rho, false, `${why} → ρ ${w.rho} (when_stale)`);
+  const staleWhy = staleness(policy, reading, now);
+  if (staleWhy || !reading) {
+    const w = policy.when_stale;
+    if ('rho' in w) return finish(w.rho, false, `${staleWhy} → ρ ${round(w.rho)} (when_stale)`);
+    if ('pause' in w) return finish(s.rho, true, `${staleWhy} → pause (when_stale)`);
+    return finish(
+      s.rho,
+      s.paused,
+      `${staleWhy} → ${s.paused ? 'stay paused' : `hold ρ ${round(s.rho)}`} (when_stale)`,
+    );
   }
-  const g = input.intensity;
-  const u = input.unit === 'percentile' ? '' : ' g/kWh';
-  const window = activeWindow(p, now);
-  if (window?.pause)
-    return set(state.rho ?? p.rho_max, true, `window ${window.from}–${window.to} UTC → pause`);
-  const resumeBelow = p.resume_below ?? p.pause_above;
-  if (p.pause_above !== undefined) {
-    if (g >= p.pause_above)
-      return set(state.rho ?? p.rho_max, true, `intensity ${g}${u} ≥ pause_above ${p.pause_above} → pause`);
-    if (state.pause && resumeBelow !== undefined && g >= resumeBelow)
-      return set(
-        state.rho ?? p.rho_max,
-        true,
-        `intensity ${g}${u} not yet below resume_below ${resumeBelow} → still paused`,
-      );
+  const i = `intensity ${round(reading.intensity)} ${unitLabel(policy.unit)}`;
+  if (policy.pause_above !== undefined) {
+    const resume = policy.resume_below ?? policy.pause_above * (1 - policy.hysteresis);
+    if (s.paused && reading.intensity >= resume)
+      return finish(s.rho, true, `${i} ≥ ${round(resume)} (resume level) → stay paused`);
+    if (!s.paused && reading.intensity >= policy.pause_above)
+      return finish(s.rho, true, `${i} ≥ ${policy.pause_above} → pause`);
   }
-  const lo = window?.rho_min ?? p.rho_min;
-  const hi = window?.rho_max ?? p.rho_max;
-  const mapped = round(mapIntensity(p, g));
-  const target = Math.min(hi, Math.max(lo, mapped));
-  const bounded =
-    target !== mapped
-      ? ` (bounded to [${lo}, ${hi}]${window ? ` by window ${window.from}–${window.to}` : ''})`
-      : '';
-  const resumed = state.pause ? 'resume; ' : '';
-  if (state.rho !== undefined && !state.pause) {
-    if (Math.abs(target - state.rho) < p.hysteresis && target >= lo && state.rho >= lo && state.rho <= hi)
-      return set(
-        state.rho,
-        false,
-        `intensity ${g}${u} → ρ ${target}, within hysteresis ${p.hysteresis} of ${state.rho}: keep ρ ${state.rho}`,
-      );
-    const left = state.since + p.min_dwell - t;
-    if (target !== state.rho && left > 0 && state.rho >= lo && state.rho <= hi)
-      return set(
-        state.rho,
-        false,
-        `intensity ${g}${u} → ρ ${target}, but ρ ${state.rho} holds for min_dwell (${formatDuration(left)} left)`,
-      );
+  const windows = activeWindows(policy.windows, now, policy.timezone);
+  const pausing = windows.find((w) => w.pause);
+  if (pausing) return finish(s.rho, true, `window ${pausing.from}–${pausing.to} → pause`);
+  const lo = Math.max(policy.rho_min, ...windows.map((w) => w.rho_min ?? 0));
+  const hi = Math.min(policy.rho_max, ...windows.map((w) => w.rho_max ?? 1));
+  const clamp = (rho: number) => Math.min(hi, Math.max(lo, rho));
+  const target = chooseRho(policy, reading, s, now, clamp, first);
+  const bounded = clamp(target.rho);
+  const bounds = bounded === target.rho ? '' : ` (bounded to [${round(lo)}, ${round(hi)}])`;
+  const dwellLeft = s.changedAt ? policy.min_dwell - (now.getTime() - s.changedAt.getTime()) : 0;
+  if (bounded !== s.rho && dwellLeft > 0 && !s.paused)
+    return finish(
+      s.rho,
+      false,
+      `${target.why} → ρ ${round(bounded)}, held at ρ ${round(s.rho)} for min_dwell (${Math.ceil(dwellLeft / 60_000)} min left)`,
+    );
+  const resumed = s.paused ? ', resume' : '';
+  return finish(bounded, false, `${target.why} → ρ ${round(bounded)}${bounds}${resumed}`);
+}
+
+/** Why the reading cannot be used, or undefined when it can. */
+function staleness(policy: Policy, reading: Reading | undefined, now: Date): string | undefined {
+  if (!reading) return 'no reading';
+  if (reading.unit !== policy.unit) return `reading in ${reading.unit}, policy expects ${policy.unit}`;
+  const ageMs = now.getTime() - reading.time.getTime();
+  if (reading.stale || ageMs > policy.stale_after)
+    return `reading from ${reading.time.toISOString()} is stale (${Math.round(ageMs / 60_000)} min old)`;
+  return undefined;
+}
+
+function chooseRho(
+  policy: Policy,
+  reading: Reading,
+  s: PolicyState,
+  now: Date,
+  clamp: (rho: number) => number,
+  first: boolean,
+): { rho: number; why: string } {
+  const map = policy.map;
+  if (map.type === 'budget') {
+    const plan = planBudget({
+      now,
+      deadline: s.deadline!,
+      remainingFlops: s.remainingFlops!,
+      flopsPerSecond: map.flops_per_second,
+      intervalMs: map.interval,
+      rhoMin: clamp(0),
+      rhoMax: clamp(1),
+      currentIntensity: reading.intensity,
+      forecast: reading.forecast ?? [],
+    });
+    const left = `${(s.remainingFlops! / map.flops_per_second / 3600).toFixed(1)} h of full-FT work left`;
+    const until = `${((s.deadline!.getTime() - now.getTime()) / 3600_000).toFixed(1)} h to the deadline`;
+    const why = plan.feasible ? `${left}, ${until}` : `${left} but only ${until}: cannot finish in time`;
+    return { rho: plan.rho[0]!, why: `intensity ${round(reading.intensity)} g/kWh; ${why}` };
   }
-  return set(target, false, `${resumed}intensity ${g}${u} → ρ ${target}${bounded}`);
+  const m = mapIntensity(map, reading.intensity, policy.unit);
+  if (first || policy.hysteresis === 0 || s.paused) return m;
+  // Schmitt trigger: keep ρ while it is what the map gives somewhere within ±hysteresis of the intensity.
+  const high = clamp(mapIntensity(map, reading.intensity * (1 - policy.hysteresis), policy.unit).rho);
+  const low = clamp(mapIntensity(map, reading.intensity * (1 + policy.hysteresis), policy.unit).rho);
+  if (s.rho >= low && s.rho <= high)
+    return {
+      rho: s.rho,
+      why: `${m.why}, within ${round(policy.hysteresis * 100)} % hysteresis of ρ ${round(s.rho)}`,
+    };
+  return m;
+}
+
+/** Budget map: fix the deadline at the first evaluation and count the work done since the last. */
+function progress(policy: Policy, s: PolicyState, now: Date, o: EvaluateOptions): PolicyState {
+  const map = policy.map;
+  if (map.type !== 'budget') return s;
+  if (s.deadline === undefined) {
+    const jobFlops = o.jobFlops ?? map.job_flops;
+    if (jobFlops === undefined)
+      throw new RangeError('budget policy: job_flops is not set (give it in the policy or with --job-flops)');
+    const deadline =
+      typeof map.deadline === 'string' ? new Date(map.deadline) : new Date(now.getTime() + map.deadline);
+    return { ...s, deadline, remainingFlops: jobFlops };
+  }
+  const seconds = s.evaluatedAt ? (now.getTime() - s.evaluatedAt.getTime()) / 1000 : 0;
+  const done = s.paused ? 0 : s.rho * map.flops_per_second * seconds;
+  return { ...s, remainingFlops: Math.max(0, s.remainingFlops! - done) };
 }

@@ -1,96 +1,110 @@
 /**
- * The policy language: a map from carbon intensity to ρ (`linear` points or `steps`
- * thresholds), then modifiers — bounds, hysteresis, minimum dwell, pausing above a threshold,
- * time-of-day windows and a fallback for stale data. Validated with zod; unknown keys are errors.
+ * The policy language: the `policy:` block of the daemon config, or a standalone policy file
+ * holding the same block (with or without a top-level `policy:` key). zod validates it; the
+ * messages say what was expected, and `load.ts` adds the file, line and column.
  */
 import { z } from 'zod';
-import { Duration } from './duration.js';
+import { durationMs } from '../config/duration.js';
 
-const Rho = z.number().gt(0, 'ρ must be > 0').lte(1, 'ρ must be ≤ 1');
-const Intensity = z.number().nonnegative('intensities are ≥ 0 g/kWh');
+const intensity = z.number().nonnegative({ message: 'intensities are ≥ 0' });
+const rho = z.number().gt(0, { message: 'ρ must be in (0, 1]' }).lte(1, { message: 'ρ must be in (0, 1]' });
+const point = z.tuple([intensity, rho], { message: 'expected a pair [intensity, ρ]' });
 
-const Linear = z.strictObject({
-  type: z.literal('linear'),
-  /** [intensity, ρ] pairs with strictly increasing intensity; ρ is interpolated, flat outside. */
-  points: z
-    .array(z.tuple([Intensity, Rho]))
-    .min(2, 'give at least two [intensity, ρ] points')
-    .superRefine((pts, ctx) => {
-      for (let i = 1; i < pts.length; i++) {
-        if (pts[i]![0] <= pts[i - 1]![0])
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 0],
-            message: `intensities must increase: ${pts[i]![0]} follows ${pts[i - 1]![0]}`,
-          });
-      }
-    }),
-});
-
-const Steps = z.strictObject({
-  type: z.literal('steps'),
-  /** The first step whose `below` exceeds the intensity applies; the last needs no `below`. */
-  steps: z
-    .array(z.strictObject({ below: Intensity.optional(), rho: Rho }))
-    .min(1)
-    .superRefine((steps, ctx) => {
-      steps.forEach((s, i) => {
-        const last = i === steps.length - 1;
-        if (!last && s.below === undefined)
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'below'],
-            message: 'every step but the last needs `below`',
-          });
-        const prev = steps[i - 1]?.below;
-        if (prev !== undefined && s.below !== undefined && s.below <= prev)
-          ctx.addIssue({
-            code: 'custom',
-            path: [i, 'below'],
-            message: `thresholds must increase: ${s.below} follows ${prev}`,
-          });
+/** Points whose intensities strictly increase and whose ρ never increases. */
+const monotone = (what: string) => (points: readonly (readonly [number, number])[], ctx: z.RefinementCtx) => {
+  for (let k = 1; k < points.length; k++) {
+    const [i0, r0] = points[k - 1]!;
+    const [i1, r1] = points[k]!;
+    if (i1 <= i0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [k, 0],
+        message: `${what} intensities must increase: ${i1} after ${i0}`,
       });
-    }),
+    if (r1 > r0)
+      ctx.addIssue({
+        code: 'custom',
+        path: [k, 1],
+        message: `ρ must not rise with intensity: ${r1} after ${r0}`,
+      });
+  }
+};
+
+export const linearMap = z.strictObject({
+  type: z.literal('linear'),
+  /** [intensity, ρ]: ρ is interpolated between points and held flat beyond the ends. */
+  points: z
+    .array(point)
+    .min(2, { message: 'a linear map needs at least two points' })
+    .superRefine(monotone('point')),
 });
 
-const Window = z.strictObject({
-  /** Days it applies on (default every day). */
+export const stepsMap = z.strictObject({
+  type: z.literal('steps'),
+  /** ρ below the first threshold. */
+  default: rho.default(1),
+  /** [threshold, ρ]: at or above the threshold, that ρ. */
+  steps: z.array(point).min(1, { message: 'expected at least one step' }).superRefine(monotone('threshold')),
+});
+
+export const budgetMap = z.strictObject({
+  type: z.literal('budget'),
+  /** An ISO time, or a duration after the first evaluation (`72h`). */
+  deadline: z.union([z.iso.datetime({ offset: true }), durationMs]),
+  /** Full fine-tuning FLOPs the job still needs (ρ = 1 for every step); `--job-flops` overrides. */
+  job_flops: z.number().positive().optional(),
+  /** FLOPs per second the trainer executes at ρ = 1. */
+  flops_per_second: z.number().positive(),
+  /** Planning step; forecasts are resampled to it. */
+  interval: durationMs.prefault('30m'),
+});
+
+const window = z.strictObject({
+  /** `HH:MM` in `timezone`; a window may wrap midnight (`22:00`–`06:00`). */
+  from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'expected HH:MM' }),
+  to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'expected HH:MM' }),
   days: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).optional(),
-  /** "HH:MM" in UTC; a window may wrap midnight (from 22:00 to 06:00). */
-  from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "HH:MM"'),
-  to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected "HH:MM"'),
-  rho_min: Rho.optional(),
-  rho_max: Rho.optional(),
+  rho_min: rho.optional(),
+  rho_max: rho.optional(),
   pause: z.boolean().optional(),
 });
 
-const WhenStale = z.union([
-  z.strictObject({ rho: Rho }),
-  z.strictObject({ pause: z.literal(true) }),
-  z.literal('hold'),
-]);
+const whenStale = z.union(
+  [
+    z.strictObject({ rho }),
+    z.strictObject({ pause: z.literal(true) }),
+    z.strictObject({ hold: z.literal(true) }),
+  ],
+  { message: 'expected one of { rho: <(0, 1]> }, { pause: true } or { hold: true }' },
+);
 
-export const PolicyConfig = z
+export const policySchema = z
   .strictObject({
-    map: z.discriminatedUnion('type', [Linear, Steps]),
-    rho_min: Rho.default(0.3),
-    rho_max: Rho.default(1),
-    /** ρ changes smaller than this are ignored (suppresses flapping). */
-    hysteresis: z.number().min(0).max(1).default(0.05),
-    /** A ρ, once set, holds at least this long. */
-    min_dwell: Duration.default(0),
-    /** Pause training at or above this intensity; resume below `resume_below` (default: the same). */
-    pause_above: Intensity.optional(),
-    resume_below: Intensity.optional(),
-    windows: z.array(Window).default([]),
-    when_stale: WhenStale.default({ rho: 0.5 }),
+    /** The unit the map's intensities are in; readings in another unit are treated as missing. */
+    unit: z.enum(['gCO2eq/kWh', 'percentile']).default('gCO2eq/kWh'),
+    map: z.discriminatedUnion('type', [linearMap, stepsMap, budgetMap], {
+      message: 'expected map.type linear, steps or budget',
+    }),
+    rho_min: rho.default(0.35),
+    rho_max: rho.default(1),
+    /** Relative intensity band: ρ moves only when intensity leaves ±hysteresis of where it last moved. */
+    hysteresis: z.number().min(0).lt(1).default(0),
+    min_dwell: durationMs.prefault('0s'),
+    pause_above: intensity.optional(),
+    /** Default: pause_above × (1 − hysteresis). */
+    resume_below: intensity.optional(),
+    timezone: z.string().default('UTC'),
+    windows: z.array(window).default([]),
+    /** Readings older than this are stale even if the provider did not say so. */
+    stale_after: durationMs.prefault('1h'),
+    when_stale: whenStale.default({ hold: true }),
   })
   .superRefine((p, ctx) => {
     if (p.rho_min > p.rho_max)
       ctx.addIssue({
         code: 'custom',
         path: ['rho_min'],
-        message: `rho_min ${p.rho_min} exceeds rho_max ${p.rho_max}`,
+        message: `rho_min ${p.rho_min} is above rho_max ${p.rho_max}`,
       });
     if (p.resume_below !== undefined && p.pause_above !== undefined && p.resume_below > p.pause_above)
       ctx.addIssue({
@@ -98,6 +112,14 @@ export const PolicyConfig = z
         path: ['resume_below'],
         message: 'resume_below must not exceed pause_above',
       });
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: p.timezone });
+    } catch {
+      ctx.addIssue({ code: 'custom', path: ['timezone'], message: `unknown time zone '${p.timezone}'` });
+    }
   });
 
-export type Policy = z.output<typeof PolicyConfig>;
+export type Policy = z.output<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type PolicyMap = Policy['map'];
+export type TimeWindow = Policy['windows'][number];

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigFileError } from '../../src/config/yaml-file.js';
+import { readDaemonConfig } from '../../src/daemon/config.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
 import {
   type DaemonProcess,
@@ -172,5 +175,30 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
     );
     assert.equal(resumed.step, stop.step);
     assert.equal(resumed.resumed_from, stop.path);
+  });
+});
+
+describe('daemon configs', () => {
+  it('config/daemon.example.yaml and demo/daemon.yaml are valid', () => {
+    for (const f of ['../../config/daemon.example.yaml', '../../demo/daemon.yaml']) {
+      const c = readDaemonConfig(new URL(f, import.meta.url).pathname);
+      assert.ok(c.job.name && c.policy.map);
+    }
+  });
+
+  it('names the file, line and field of a bad daemon config', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gt-cfg-'));
+    const file = join(dir, 'daemon.yaml');
+    writeFileSync(
+      file,
+      'policy:\n  map: { type: linear, points: [[100, 1.0], [50, 0.5]] }\njob:\n  model: m\n  dataset: { path: d }\n  output: o\nserver: { listen: nowhere }\n',
+    );
+    assert.throws(
+      () => readDaemonConfig(file),
+      (e: unknown) =>
+        e instanceof ConfigFileError &&
+        /daemon\.yaml:2:\d+: policy\.map\.points\.1\.0/.test(e.message) &&
+        /daemon\.yaml:7:\d+: server\.listen: expected host:port/.test(e.message),
+    );
   });
 });

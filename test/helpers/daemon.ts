@@ -44,13 +44,13 @@ export async function daemonSetup(): Promise<DaemonSetup> {
   writeFileSync(join(job.dir, 'token'), `${token}\n`);
   const config = (policyExtra = '') => `carbon:
   provider: trace
-  trace: { file: trace.csv, speed: 600 }
+  file: trace.csv
+  speed: 600
   poll: "* * * * * *"
   stale_after: 10m
 policy:
-  map: { type: steps, steps: [{ below: 200, rho: 0.9 }, { rho: 0.6 }] }
+  map: { type: steps, default: 0.9, steps: [[200, 0.6]] }
   rho_min: 0.5
-  hysteresis: 0.05
 ${policyExtra}job:
   name: tiny
   model: model

@@ -1,112 +1,150 @@
 import { strict as assert } from 'node:assert';
-import { evaluatePolicy, INITIAL_STATE, mapIntensity, type PolicyState } from '../../src/policy/evaluate.js';
-import { type Policy, PolicyConfig } from '../../src/policy/schema.js';
-import { rng } from '../helpers/random.js';
+import type { Reading } from '../../src/carbon/reading.js';
+import { type Decision, evaluate, initialState, type PolicyState } from '../../src/policy/evaluate.js';
+import { type Policy, type PolicyInput, policySchema } from '../../src/policy/schema.js';
 
-const policy = (p: object): Policy => PolicyConfig.parse(p);
-const LINEAR = {
-  type: 'linear',
-  points: [
-    [100, 1.0],
-    [250, 0.6],
-    [400, 0.4],
-  ],
-};
-const at = (minutes: number) => new Date(Date.UTC(2026, 5, 1, 12) + minutes * 60_000);
-const reading = (intensity: number, stale = false) => ({
+const T0 = Date.parse('2026-04-14T00:00:00Z');
+const MIN = 60_000;
+const at = (minutes: number) => new Date(T0 + minutes * MIN);
+const reading = (minutes: number, intensity: number, extra: Partial<Reading> = {}): Reading => ({
+  time: at(minutes),
   intensity,
-  unit: 'gCO2/kWh',
-  stale,
-  ageSeconds: stale ? 7200 : 60,
+  unit: 'gCO2eq/kWh',
+  region: 'test',
+  provider: 'test',
+  kind: 'average',
+  ...extra,
 });
+const policy = (p: Partial<PolicyInput>): Policy =>
+  policySchema.parse({
+    map: {
+      type: 'steps',
+      default: 1,
+      steps: [
+        [200, 0.6],
+        [300, 0.4],
+      ],
+    },
+    rho_min: 0.35,
+    ...p,
+  });
 
-/** Runs a sequence of intensities, one per minute, and returns the decisions. */
-function replay(p: Policy, intensities: number[]) {
-  let state: PolicyState = INITIAL_STATE;
-  return intensities.map((g, i) => {
-    const out = evaluatePolicy(p, reading(g), state, at(i));
+/** Feeds intensities, one every `stepMin` minutes, and returns every decision. */
+function run(p: Policy, intensities: readonly (number | Reading | undefined)[], stepMin = 5): Decision[] {
+  let state: PolicyState = initialState(p);
+  return intensities.map((v, k) => {
+    const r = typeof v === 'number' ? reading(k * stepMin, v) : v;
+    const out = evaluate(p, r, state, at(k * stepMin));
     state = out.state;
     return out.decision;
   });
 }
+const changes = (ds: readonly Decision[]) =>
+  ds.filter((d, k) => k > 0 && (d.rho !== ds[k - 1]!.rho || d.pause !== ds[k - 1]!.pause)).length;
 
 describe('policy/evaluate', () => {
-  it('maps intensity linearly between points and flat outside, and by steps', () => {
-    const p = policy({ map: LINEAR, rho_min: 0.1 });
-    assert.equal(mapIntensity(p, 50), 1);
-    assert.equal(mapIntensity(p, 175), 0.8);
-    assert.equal(mapIntensity(p, 1000), 0.4);
-    const s = policy({
-      map: { type: 'steps', steps: [{ below: 150, rho: 1 }, { below: 300, rho: 0.6 }, { rho: 0.4 }] },
+  it('explains a step decision in one sentence', () => {
+    const [d] = run(policy({}), [312]);
+    assert.deepEqual(d, { rho: 0.4, pause: false, reason: 'intensity 312 g/kWh ≥ 300 → ρ 0.4' });
+  });
+
+  it('interpolates a linear map and bounds it by rho_min', () => {
+    const p = policy({
+      map: {
+        type: 'linear',
+        points: [
+          [100, 1],
+          [200, 0.6],
+          [400, 0.2],
+        ],
+      },
     });
+    const [a, b] = run(p, [150, 390]);
+    assert.equal(a!.rho, 0.8);
+    assert.equal(a!.reason, 'intensity 150 g/kWh between 100 and 200 → ρ 0.8');
+    assert.equal(b!.rho, 0.35);
+    assert.match(b!.reason, /→ ρ 0.35 \(bounded to \[0.35, 1\]\)$/);
+  });
+
+  it('suppresses flapping on a noisy trace around a threshold with hysteresis', () => {
+    // Deterministic noise of ±12 g/kWh around the 200 g/kWh step, then a clear rise.
+    const noisy = Array.from({ length: 60 }, (_, k) => 200 + 12 * Math.sin(k * 2.3) * Math.cos(k * 0.7));
+    const trace = [...noisy, 260, 262, 258];
+    const without = run(policy({ hysteresis: 0 }), trace);
+    const withH = run(policy({ hysteresis: 0.08 }), trace);
+    assert.ok(changes(without) >= 10, `no hysteresis flaps: ${changes(without)}`);
+    assert.ok(changes(withH) <= 2, `hysteresis holds: ${changes(withH)}`);
+    assert.equal(withH.at(-1)!.rho, 0.6, 'a real rise still gets through');
+    assert.ok(withH.some((d) => /within 8 % hysteresis of ρ/.test(d.reason)));
+  });
+
+  it('holds a new ρ for min_dwell, then follows the map', () => {
+    const p = policy({ min_dwell: '15m' });
+    const ds = run(p, [150, 250, 150, 150, 150, 150], 5);
     assert.deepEqual(
-      [100, 150, 299, 300, 900].map((g) => mapIntensity(s, g)),
-      [1, 0.6, 0.6, 0.4, 0.4],
+      ds.map((d) => d.rho),
+      [1, 0.6, 0.6, 0.6, 1, 1],
     );
+    assert.equal(ds[2]!.reason, 'intensity 150 g/kWh < 200 → ρ 1, held at ρ 0.6 for min_dwell (10 min left)');
   });
 
-  it('says why in a sentence, and bounds ρ by rho_min/rho_max', () => {
-    const [d] = replay(policy({ map: LINEAR, rho_min: 0.5 }), [400]);
-    assert.equal(d!.rho, 0.5);
-    assert.match(d!.reason, /intensity 400 g\/kWh → ρ 0\.5 \(bounded to \[0\.5, 1\]\)/);
-  });
-
-  it('hysteresis suppresses flapping on a noisy trace', () => {
-    const r = rng(5);
-    const noisy = Array.from({ length: 200 }, () => 250 + (r() - 0.5) * 20); // ±10 g around 250 → ρ ≈ 0.6 ± 0.027
-    const without = replay(policy({ map: LINEAR, hysteresis: 0 }), noisy);
-    const withH = replay(policy({ map: LINEAR, hysteresis: 0.05 }), noisy);
-    const changes = (ds: typeof without) => ds.filter((d, i) => i > 0 && d.rho !== ds[i - 1]!.rho).length;
-    assert.ok(changes(without) > 100, `without hysteresis: ${changes(without)} changes`);
-    assert.equal(changes(withH), 0);
-    assert.match(withH[5]!.reason, /within hysteresis 0\.05/);
-  });
-
-  it('min_dwell holds a ρ for its time', () => {
-    const p = policy({ map: LINEAR, min_dwell: '10m', hysteresis: 0 });
-    const ds = replay(p, [100, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400]);
-    assert.deepEqual(
-      ds.slice(0, 10).map((d) => d.rho),
-      new Array(10).fill(1),
-    );
-    assert.match(ds[3]!.reason, /holds for min_dwell \(7 min left\)/);
-    assert.equal(ds[10]!.rho, 0.4, 'after 10 minutes the new ρ applies');
-  });
-
-  it('pause_above pauses, and resumes below resume_below', () => {
-    const p = policy({ map: LINEAR, pause_above: 500, resume_below: 450 });
-    const ds = replay(p, [300, 520, 480, 440, 300]);
+  it('pauses above pause_above and resumes below the resume level', () => {
+    const p = policy({ pause_above: 450, hysteresis: 0.1 });
+    const ds = run(p, [300, 460, 430, 400, 350]);
     assert.deepEqual(
       ds.map((d) => d.pause),
       [false, true, true, false, false],
     );
-    assert.match(ds[1]!.reason, /intensity 520 g\/kWh ≥ pause_above 500 → pause/);
-    assert.match(ds[3]!.reason, /^resume; intensity 440/);
+    assert.equal(ds[1]!.reason, 'intensity 460 g/kWh ≥ 450 → pause');
+    assert.equal(ds[2]!.reason, 'intensity 430 g/kWh ≥ 405 (resume level) → stay paused');
+    assert.equal(ds[3]!.reason, 'intensity 400 g/kWh ≥ 300 → ρ 0.4, resume');
   });
 
-  it('a stale reading (or none) applies when_stale', () => {
-    const p = policy({ map: LINEAR, when_stale: { rho: 0.5 } });
-    const stale = evaluatePolicy(p, reading(100, true), INITIAL_STATE, at(0)).decision;
-    assert.equal(stale.rho, 0.5);
-    assert.match(stale.reason, /carbon data is stale \(120 min old\) → ρ 0\.5 \(when_stale\)/);
-    assert.equal(evaluatePolicy(p, undefined, INITIAL_STATE, at(0)).decision.rho, 0.5);
-    const pause = policy({ map: LINEAR, when_stale: { pause: true } });
-    assert.equal(evaluatePolicy(pause, undefined, INITIAL_STATE, at(0)).decision.pause, true);
-    const hold = policy({ map: LINEAR, when_stale: 'hold' });
-    const state = { rho: 0.7, pause: false, since: 0 };
-    assert.equal(evaluatePolicy(hold, reading(100, true), state, at(0)).decision.rho, 0.7);
+  it('applies when_stale to an old, missing or flagged reading', () => {
+    const p = policy({ stale_after: '30m', when_stale: { rho: 0.5 } });
+    const old = reading(-45, 100);
+    const ds = run(p, [old, undefined, reading(10, 100, { stale: true }), 100]);
+    assert.deepEqual(
+      ds.map((d) => d.rho),
+      [0.5, 0.5, 0.5, 1],
+    );
+    assert.equal(
+      ds[0]!.reason,
+      'reading from 2026-04-13T23:15:00.000Z is stale (45 min old) → ρ 0.5 (when_stale)',
+    );
+    assert.equal(ds[1]!.reason, 'no reading → ρ 0.5 (when_stale)');
+    const paused = run(policy({ when_stale: { pause: true } }), [250, undefined]);
+    assert.deepEqual(
+      paused.map((d) => d.pause),
+      [false, true],
+    );
+    const held = run(policy({}), [250, undefined]);
+    assert.equal(held[1]!.reason, 'no reading → hold ρ 0.6 (when_stale)');
   });
 
-  it('time-of-day windows bound ρ or pause (UTC, wrapping midnight)', () => {
+  it('treats a reading in another unit as missing rather than mixing signals', () => {
+    const [d] = run(policy({ when_stale: { rho: 0.7 } }), [reading(0, 96, { unit: 'percentile' })]);
+    assert.equal(d!.reason, 'reading in percentile, policy expects gCO2eq/kWh → ρ 0.7 (when_stale)');
+  });
+
+  it('pauses in a pausing window and caps ρ in a limiting one, in the policy time zone', () => {
     const p = policy({
-      map: LINEAR,
+      timezone: 'Europe/London',
       windows: [
-        { from: '11:00', to: '13:00', rho_max: 0.6 },
-        { from: '23:00', to: '01:00', pause: true },
+        { from: '01:00', to: '01:30', pause: true },
+        { from: '23:00', to: '02:00', rho_max: 0.7 },
       ],
     });
-    assert.equal(evaluatePolicy(p, reading(50), INITIAL_STATE, at(0)).decision.rho, 0.6);
-    assert.equal(evaluatePolicy(p, reading(50), INITIAL_STATE, at(120)).decision.rho, 1);
-    assert.equal(evaluatePolicy(p, reading(50), INITIAL_STATE, at(11.5 * 60)).decision.pause, true);
+    // 2026-04-14 is BST (UTC+1): 00:10Z is 01:10 in London, 00:40Z 01:40, 01:10Z 02:10.
+    const ds = [10, 40, 70].map((m) => evaluate(p, reading(m, 100), initialState(p), at(m)).decision);
+    assert.deepEqual(
+      ds.map((d) => [d.pause, d.rho]),
+      [
+        [true, 1],
+        [false, 0.7],
+        [false, 1],
+      ],
+    );
+    assert.equal(ds[0]!.reason, 'window 01:00–01:30 → pause');
   });
 });

@@ -1,0 +1,59 @@
+/**
+ * Errors of the carbon providers. Each has a `reason` from a small closed set so that the daemon
+ * can count failed polls by reason (`greentrainer_carbon_fetch_errors_total{provider,reason}`).
+ * Messages name the provider, the request path and the upstream's own words, never a secret: the
+ * axios error, whose config holds request headers, is deliberately not kept as `cause`.
+ */
+
+export type CarbonErrorReason =
+  | 'timeout'
+  | 'refused'
+  | 'network'
+  | 'auth'
+  | 'not_found'
+  | 'bad_request'
+  | 'rate_limited'
+  | 'server'
+  | 'bad_response'
+  | 'implausible'
+  | 'stale'
+  | 'no_data'
+  | 'config';
+
+/** Reasons worth another attempt after a backoff; the others will fail the same way again. */
+export const RETRYABLE: ReadonlySet<CarbonErrorReason> = new Set([
+  'timeout',
+  'refused',
+  'network',
+  'rate_limited',
+  'server',
+  'bad_response',
+]);
+
+export class CarbonError extends Error {
+  override readonly name = 'CarbonError';
+  constructor(
+    readonly provider: string,
+    readonly reason: CarbonErrorReason,
+    detail: string,
+    /** From a 429's Retry-After header. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(`${provider}: ${reason.replace('_', ' ')}: ${detail}`);
+  }
+}
+
+/** Called once per failed attempt; the daemon wires it to a prom-client counter. */
+export type ErrorCounter = (provider: string, reason: CarbonErrorReason) => void;
+
+/** A counter map for the CLI and tests: `provider/reason` → count. */
+export function countingErrors(): { readonly counts: Map<string, number>; readonly count: ErrorCounter } {
+  const counts = new Map<string, number>();
+  return {
+    counts,
+    count: (provider, reason) => {
+      const key = `${provider}/${reason}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * API keys and passwords. A `Secret` never shows its value by accident: `String()`, JSON and
+ * `util.inspect` print `[redacted]`; only `reveal()` returns it, and only HTTP clients call that.
+ * Secrets come from an environment variable or a file (systemd `LoadCredential=` puts them in
+ * `$CREDENTIALS_DIRECTORY/<name>`), never from the config file itself.
+ */
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { CarbonError } from './errors.js';
+
+const REDACTED = '[redacted]';
+
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return REDACTED;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  [inspect.custom](): string {
+    return `Secret(${REDACTED})`;
+  }
+}
+
+/** Where a secret comes from: the name of an environment variable, or a file. */
+export interface SecretSource {
+  readonly env?: string | undefined;
+  readonly file?: string | undefined;
+}
+
+/**
+ * Reads a secret; `what` names it in errors ("electricitymaps token"). The file wins over the
+ * variable; surrounding whitespace (a trailing newline) is dropped.
+ */
+export function resolveSecret(
+  provider: string,
+  what: string,
+  source: SecretSource,
+  env: NodeJS.ProcessEnv,
+): Secret {
+  let value: string | undefined;
+  if (source.file !== undefined) {
+    try {
+      value = readFileSync(source.file, 'utf8').trim();
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+      throw new CarbonError(provider, 'config', `cannot read the ${what} file ${source.file} (${code})`);
+    }
+  } else if (source.env !== undefined) {
+    value = env[source.env]?.trim();
+    if (value === undefined) throw new CarbonError(provider, 'config', `${what}: ${source.env} is not set`);
+  }
+  if (value === undefined || value === '')
+    throw new CarbonError(provider, 'config', `${what} is empty or not configured`);
+  return new Secret(value);
+}
