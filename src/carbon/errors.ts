@@ -5,6 +5,23 @@
  * axios error, whose config holds request headers, is deliberately not kept as `cause`.
  */
 
+/** Every reason, so a daemon can export each at 0 before the first failure. */
+export const ERROR_REASONS = [
+  'timeout',
+  'refused',
+  'network',
+  'auth',
+  'not_found',
+  'bad_request',
+  'rate_limited',
+  'server',
+  'bad_response',
+  'implausible',
+  'stale',
+  'no_data',
+  'config',
+] as const;
+
 export type CarbonErrorReason =
   | 'timeout'
   | 'refused'

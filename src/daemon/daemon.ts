@@ -6,6 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
+import { ERROR_REASONS } from '../carbon/errors.js';
 import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
@@ -170,6 +171,9 @@ export class Daemon {
   }
 
   private buildSource(c: DaemonConfig): CarbonFeed {
+    // Every reason starts at 0, so "no errors" is a series and rate() works from the first failure.
+    for (const reason of ERROR_REASONS)
+      this.metrics.fetchErrors.inc({ provider: c.carbon.provider, reason }, 0);
     return new CarbonFeed(
       c.carbon,
       {

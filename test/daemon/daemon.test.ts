@@ -1,15 +1,19 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigFileError } from '../../src/config/yaml-file.js';
 import { readDaemonConfig } from '../../src/daemon/config.js';
+import { dashboardQueries, expandVariables, readDashboard } from '../deploy/dashboard-queries.js';
+import { GREENTRAINER_METRICS } from '../deploy/metric-names.js';
+import { findOnPath } from '../deploy/tools.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
 import {
   type DaemonProcess,
   type DaemonSetup,
   daemonSetup,
+  freePort,
   getJson,
   logRecords,
   metric,
@@ -156,6 +160,68 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
     await until('progress after the restart', async () =>
       (await status(s)).job.step > resumedAt ? true : undefined,
     );
+  });
+
+  it('the scrape carries exactly the metric names, types and labels deploy/ and grafana/ rely on', async () => {
+    const text = await scrape(s);
+    for (const [name, spec] of Object.entries(GREENTRAINER_METRICS)) {
+      assert.match(text, new RegExp(`^# TYPE ${name} ${spec.type}$`, 'm'), `${name} is a ${spec.type}`);
+    }
+    const exported = [...text.matchAll(/^# TYPE (greentrainer_\w+) /gm)].map((m) => m[1]);
+    assert.deepEqual(exported.sort(), Object.keys(GREENTRAINER_METRICS).sort());
+  });
+
+  it('a real Prometheus scrapes the daemon, and every dashboard panel query returns data', async function () {
+    const prometheus = findOnPath('prometheus');
+    if (!prometheus) {
+      console.log(
+        '      skipped: `prometheus` not on PATH (Debian package `prometheus`; .ci/run installs it)',
+      );
+      this.skip();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'gt-prom-'));
+    const port = await freePort();
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: greentrainer\n    static_configs: [{ targets: ['127.0.0.1:${s.port}'] }]\n`,
+    );
+    const p = spawn(
+      prometheus!,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      const api = `http://127.0.0.1:${port}/api/v1`;
+      const query = async (expr: string) => {
+        const res = await fetch(`${api}/query?query=${encodeURIComponent(expr)}`);
+        const body = (await res.json()) as { status: string; data: { result: unknown[] } };
+        return body.status === 'success' ? body.data.result : [];
+      };
+      await until(
+        '10 scrapes',
+        async () => {
+          const r = (await query('count_over_time(greentrainer_training_steps_total[1m])')) as Array<{
+            value: [number, string];
+          }>;
+          return r[0] && Number(r[0].value[1]) >= 10 ? true : undefined;
+        },
+        60_000,
+      );
+      const queries = dashboardQueries(readDashboard());
+      assert.ok(queries.length >= 20, `${queries.length} queries`);
+      const empty: string[] = [];
+      for (const q of queries) {
+        const expr = expandVariables(q.expr);
+        if ((await query(expr)).length === 0) empty.push(`${q.source}: ${expr}`);
+      }
+      assert.deepEqual(empty, [], 'dashboard queries without data');
+    } finally {
+      p.kill('SIGKILL');
+    }
   });
 
   it('SIGTERM mid-run: exits 0 within the bound with a checkpoint; a restart resumes from it', async () => {
