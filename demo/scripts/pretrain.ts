@@ -19,6 +19,7 @@ import { CausalLM } from '../../src/models/causal-lm.js';
 import { saveCausalLM } from '../../src/models/checkpoint.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { CheckpointStore } from '../../src/train/checkpoint-store.js';
+import { mulberry32 } from '../../src/train/data.js';
 import { linearLr } from '../../src/train/lr-schedule.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -57,14 +58,7 @@ console.log(`backend ${backend.name}; corpus ${tokens.length} tokens (${tokens.l
 
 /** Window starts for a step: a pure function of the step, so a resumed run draws the same ones. */
 function windows(step: number, from: number, to: number, n: number): number[][] {
-  let a = (step * 2654435761 + 12345) >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(step * 2654435761 + 12345);
   return Array.from({ length: n }, () => {
     const s = from + Math.floor(next() * (to - from - CONTEXT));
     return Array.from(tokens.subarray(s, s + CONTEXT));

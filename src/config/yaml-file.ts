@@ -3,12 +3,23 @@
  * file, the line and column of the offending node, the field and what was expected.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import {
+  type Document,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+} from 'yaml';
 import type { z } from 'zod';
 import { InputFileError } from './json-file.js';
 
 /** One problem in a config file, located. */
 export interface ConfigIssue {
+  readonly file: string;
   readonly path: string;
   readonly line: number;
   readonly column: number;
@@ -16,14 +27,15 @@ export interface ConfigIssue {
 }
 
 export class ConfigFileError extends Error {
-  override readonly name = 'ConfigFileError';
+  override readonly name: string = 'ConfigFileError';
   constructor(
     readonly file: string,
     readonly issues: readonly ConfigIssue[],
+    what = 'config',
   ) {
     super(
-      `invalid config ${file}:\n${issues
-        .map((i) => `  ${file}:${i.line}:${i.column}: ${i.path === '' ? '' : `${i.path}: `}${i.message}`)
+      `invalid ${what} ${file}:\n${issues
+        .map((i) => `  ${i.file}:${i.line}:${i.column}: ${i.path === '' ? '' : `${i.path}: `}${i.message}`)
         .join('\n')}`,
     );
   }
@@ -45,7 +57,7 @@ export function parseYamlConfig<S extends z.ZodType>(
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => {
     const p = lines.linePos(offset);
-    return { line: p.line, column: p.col };
+    return { file, line: p.line, column: p.col };
   };
   if (doc.errors.length > 0) {
     throw new ConfigFileError(
@@ -53,31 +65,24 @@ export function parseYamlConfig<S extends z.ZodType>(
       doc.errors.map((e) => ({ path: '', ...at(e.pos[0]), message: e.message.split('\n')[0]! })),
     );
   }
-  let value = doc.toJS() ?? {};
-  let prefix: string[] = [];
   const root = options.optionalRoot;
-  if (
-    root &&
-    typeof value === 'object' &&
-    value !== null &&
-    Object.keys(value).length === 1 &&
-    root in value
-  ) {
-    value = (value as Record<string, unknown>)[root];
-    prefix = [root];
-  }
-  const parsed = schema.safeParse(value);
+  const wrapped =
+    root !== undefined && isMap(doc.contents) && doc.contents.items.length === 1 && doc.has(root);
+  const prefix = wrapped ? [root] : [];
+  const json = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const parsed = schema.safeParse(wrapped ? json[root] : json);
   if (parsed.success) return parsed.data;
   throw new ConfigFileError(
     file,
     parsed.error.issues.map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const path = [...prefix, ...issue.path.map(String), ...keys.slice(0, 1)];
+      const path = [...prefix, ...issue.path.map(String)];
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys : [];
+      const shown = unknown.length > 0 ? [...path, unknown[0]!] : path;
       const message =
-        issue.code === 'unrecognized_keys'
-          ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${k}'`).join(', ')}`
+        unknown.length > 0
+          ? `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`
           : issue.message;
-      return { path: path.join('.'), ...at(offsetOf(doc, path)), message };
+      return { path: shown.join('.'), ...at(offsetOf(doc, path, unknown[0])), message };
     }),
   );
 }
@@ -100,22 +105,29 @@ export function readYamlConfig<S extends z.ZodType>(
   return parseYamlConfig(text, file, schema, options);
 }
 
-/** Where the deepest existing node on `path` starts (a key's own position for map entries). */
-function offsetOf(doc: ReturnType<typeof parseDocument>, path: readonly string[]): number {
+/** Where the deepest node on `path` starts; for an unknown key, the key itself. 0: the document. */
+function offsetOf(doc: Document, path: readonly string[], unknownKey?: string): number {
   let node: unknown = doc.contents;
-  let offset = (node as { range?: number[] } | null)?.range?.[0] ?? 0;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value) === key);
-      if (!pair) break;
-      offset = (pair.key as { range?: number[] }).range?.[0] ?? offset;
-      node = pair.value;
-    } else if (node && typeof node === 'object' && 'items' in node) {
-      const item = (node as { items: unknown[] }).items[Number(key)];
-      if (!item) break;
-      offset = (item as { range?: number[] }).range?.[0] ?? offset;
-      node = item;
-    } else break;
+  let offset = isNode(node) ? (node.range?.[0] ?? 0) : 0;
+  const keys = unknownKey === undefined ? path : [...path, unknownKey];
+  for (const [k, key] of keys.entries()) {
+    const next = child(node, key);
+    if (!next) break;
+    const target = unknownKey !== undefined && k === keys.length - 1 ? next.key : next.value;
+    if (isNode(target) && target.range) offset = target.range[0];
+    node = next.value;
   }
   return offset;
+}
+
+function child(node: unknown, key: string): { key: unknown; value: Node | undefined } | undefined {
+  if (isMap(node)) {
+    const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+    return pair ? { key: pair.key, value: pair.value as Node | undefined } : undefined;
+  }
+  if (isSeq(node)) {
+    const item = node.items[Number(key)];
+    return item === undefined ? undefined : { key: item, value: item as Node };
+  }
+  return undefined;
 }

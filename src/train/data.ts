@@ -137,16 +137,21 @@ export function encodeCausal(e: Example, tok: Encoder, o: EncodeOptions): Causal
   return { ids: [...prompt, ...target], labels: [...prompt.map(() => -100), ...target] };
 }
 
-/** Indices 0…n−1 in an order fixed by (seed, epoch): Fisher–Yates with mulberry32. */
-export function shuffledOrder(n: number, seed: number, epoch: number): number[] {
-  let a = (seed * 2654435761 + epoch * 40503) >>> 0;
-  const next = () => {
+/** A seeded generator of floats in [0, 1) (mulberry32). */
+export function mulberry32(state: number): () => number {
+  let a = state >>> 0;
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Indices 0…n−1 in an order fixed by (seed, epoch): Fisher–Yates with mulberry32. */
+export function shuffledOrder(n: number, seed: number, epoch: number): number[] {
+  const next = mulberry32(seed * 2654435761 + epoch * 40503);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));

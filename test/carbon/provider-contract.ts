@@ -15,7 +15,7 @@ import type { GuardedProvider } from '../../src/carbon/guarded-provider.js';
 import type { Logger } from '../../src/carbon/provider.js';
 import { type Route, refusedUrl, TestServer } from '../helpers/http-server.js';
 
-export const SAMPLES = new URL('../../../shared/providers/', import.meta.url);
+export const SAMPLES = new URL('../fixtures/providers/', import.meta.url);
 export const sample = (name: string): unknown => JSON.parse(readFileSync(new URL(name, SAMPLES), 'utf8'));
 
 export interface ContractSpec {

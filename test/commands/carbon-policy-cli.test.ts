@@ -37,7 +37,7 @@ describe('cli carbon and policy', () => {
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      /test\/fixtures\/policies\/bad\/unknown-key.yaml:6:3: policy.hysterisis: unknown key hysterisis/,
+      /test\/fixtures\/policies\/bad\/unknown-key.yaml:6:3: policy.hysterisis: unknown key 'hysterisis'/,
     );
   });
 
