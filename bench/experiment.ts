@@ -179,9 +179,9 @@ const lines = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.config.label} | ${pct(r.rouge?.rouge1)} | ${pct(r.rouge?.rouge2)} | ${pct(r.rouge?.rougeL)} | ${pct(r.rouge?.rougeLsum)} | ${
+      `| ${r.config.label.replace(/\|/g, '\\|')}${r.note ? ` (not run: ${r.note.replace(/\|/g, '\\|')})` : ''} | ${pct(r.rouge?.rouge1)} | ${pct(r.rouge?.rouge2)} | ${pct(r.rouge?.rougeL)} | ${pct(r.rouge?.rougeLsum)} | ${
         r.valLoss?.toFixed(3) ?? '–'
-      } | ${tf(r.flops)} | ${tf(r.executed)} | ${reduction(r)} | ${r.seconds?.toFixed(0) ?? '–'}${r.note ? ` | ${r.note}` : ''} |`,
+      } | ${tf(r.flops)} | ${tf(r.executed)} | ${reduction(r)} | ${r.seconds?.toFixed(0) ?? '–'} |`,
   ),
 ];
 const header = [
