@@ -21,6 +21,8 @@ import { executedFlops } from '../src/train/flops-audit.js';
 import { tensorImportance } from '../src/train/importance.js';
 import { median, optConfig, runOnBackends, tokenBatch } from './harness.js';
 
+const ROUNDS = 7;
+
 // Proportioned like the paper's models: the output projection is ~8 % of the forward FLOPs here
 // (5 % in OPT-2.7B); a smaller, vocabulary-heavy model leaves nothing trainable at low ρ.
 const SHAPE = { layers: 8, hidden: 256, ffn: 1024, heads: 4, vocab: 2048, seq: 128, batch: 4 };
@@ -48,15 +50,21 @@ async function measure(name: BackendName) {
     );
     tf.dispose([value, ...Object.values(grads)]);
   };
-  const timeSteps = (m: ArrayLike<number>) => {
-    step(m);
-    const samples: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      step(m);
-      samples.push(performance.now() - t0);
+  /**
+   * Median step time of each mask, timed round-robin (full, ρ 0.4, 0.5, 0.7, full, …) so that a
+   * slow spell of this shared machine weighs on every mask alike, not on one.
+   */
+  const timeRoundRobin = (masks: ReadonlyArray<ArrayLike<number>>, rounds = ROUNDS) => {
+    for (const m of masks) step(m);
+    const samples = masks.map((): number[] => []);
+    for (let r = 0; r < rounds; r++) {
+      masks.forEach((m, k) => {
+        const t0 = performance.now();
+        step(m);
+        samples[k]!.push(performance.now() - t0);
+      });
     }
-    return median(samples);
+    return samples.map(median);
   };
   const executed = async (m: ArrayLike<number>) => {
     const vars = names.filter((_, k) => m[k]).map((n) => model.params.get(n));
@@ -82,7 +90,6 @@ async function measure(name: BackendName) {
   const tDw = profile.tensors.map((t) => t.tDw);
 
   const full = names.map(() => 1);
-  const fullMs = timeSteps(full);
   const fullExecuted = await executed(full);
   const out: Array<{
     rho: number;
@@ -93,7 +100,7 @@ async function measure(name: BackendName) {
     step_ms: number;
   }> = [];
   let dpMs = 0;
-  for (const rho of [0.4, 0.5, 0.7]) {
+  const selections = [0.4, 0.5, 0.7].map((rho) => {
     const d0 = performance.now();
     const selection = selectTensors({
       tDy,
@@ -103,7 +110,14 @@ async function measure(name: BackendName) {
     });
     dpMs = Math.max(dpMs, performance.now() - d0);
     if (selection.status !== 'selected') throw new Error(`ρ ${rho}: ${selection.status}`);
-    const ms = timeSteps(selection.mask);
+    return { rho, selection };
+  });
+  const [fullMs, ...times] = timeRoundRobin([full, ...selections.map((x) => x.selection.mask)]) as [
+    number,
+    ...number[],
+  ];
+  for (const [k, { rho, selection }] of selections.entries()) {
+    const ms = times[k]!;
     out.push({
       rho,
       tensors: selection.mask.reduce((a, b) => a + b, 0),
@@ -131,7 +145,7 @@ async function measure(name: BackendName) {
 function print(result: Awaited<ReturnType<typeof measure>>): void {
   const out = result.rows;
   console.log(
-    `selective backprop on ${result.backend}: ${result.model}; full FT step ${result.full_step_ms.toFixed(0)} ms (median of 5)\n`,
+    `selective backprop on ${result.backend}: ${result.model}; full FT step ${result.full_step_ms.toFixed(0)} ms (medians of ${ROUNDS} round-robin rounds)\n`,
   );
   console.log('   ρ  tensors  modeled FLOPs  executed FLOPs  wall time  |time − modeled|');
   for (const r of out) {
