@@ -214,7 +214,7 @@ function chart(points: Row[]): string {
         `<text x="${(x(p.flops!) + 6).toFixed(1)}" y="${(y(p.rouge!.rouge1) - 6).toFixed(1)}" font-size="11">${p.config.label}</text>`,
     )
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" role="img"><title>ROUGE-1 against training FLOPs on the demo model</title>
 <rect width="100%" height="100%" fill="white"/>
 <line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>
 <text x="${W / 2}" y="${H - 12}" text-anchor="middle" font-size="12">training FLOPs (TFLOP, modeled)</text>
