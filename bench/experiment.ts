@@ -19,7 +19,7 @@ import { backendFromEnv } from '../src/config/env.js';
 import { loadCausalLM } from '../src/models/checkpoint.js';
 import { TextTokenizer } from '../src/models/tokenizer.js';
 import { encodeCausal } from '../src/train/data.js';
-import { type Job, JobConfig } from '../src/train/job.js';
+import { encodeOptions, type Job, JobConfig } from '../src/train/job.js';
 import { TrainingRun } from '../src/train/run.js';
 import { evaluateModel } from '../src/train/run-evaluation.js';
 import type { EvaluationReport, StepEvent } from '../src/train/run-events.js';
@@ -113,7 +113,7 @@ const rows: Row[] = [];
   const model = loadCausalLM(j.model);
   const tok = TextTokenizer.load(j.model);
   const splits = loadSplits(j.dataset);
-  const enc = { prompt: 'tldr' as const, maxInputLength: 160, maxOutputLength: 24, eosId: tok.eosId! };
+  const enc = encodeOptions(j, tok.eosId!);
   const reports = evaluateModel(
     model,
     tok,

@@ -117,9 +117,10 @@ export class Daemon {
   /** SIGHUP: re-reads the config; an invalid one is logged and the old one stays in force. */
   async reload(): Promise<boolean> {
     let next: DaemonConfig;
+    let source: CarbonFeed;
     try {
       next = readDaemonConfig(this.configFile);
-      this.buildSource(next);
+      source = this.buildSource(next);
     } catch (error) {
       this.d.logger.error('config reload rejected; the previous config stays in force', {
         file: this.configFile,
@@ -130,7 +131,7 @@ export class Daemon {
     const jobChanged = JSON.stringify(next.job) !== JSON.stringify(this.config.job);
     const listenChanged = JSON.stringify(next.server.listen) !== JSON.stringify(this.config.server.listen);
     this.applySecrets(next);
-    this.source = this.buildSource(next);
+    this.source = source;
     this.config = {
       ...next,
       job: this.config.job,

@@ -47,9 +47,9 @@ export class BatchStream {
     return batch;
   }
 
-  /** The next `n` batches, leaving the cursor where it is. */
-  peek(n: number): number[][] {
-    const copy = new BatchStream(this.size, this.batchSize, this.seed, this.c);
+  /** The `n` batches from `from` (default: the cursor), leaving the cursor where it is. */
+  peek(n: number, from: Cursor = this.c): number[][] {
+    const copy = new BatchStream(this.size, this.batchSize, this.seed, from);
     return Array.from({ length: n }, () => copy.next());
   }
 }

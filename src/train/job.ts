@@ -93,6 +93,16 @@ export const JobConfig = z.strictObject({
 
 export type Job = z.output<typeof JobConfig>;
 
+/** How a job encodes its examples: the paper's "[source] TL;DR: " prompt and its length limits. */
+export function encodeOptions(job: Job, eosId: number) {
+  return {
+    prompt: 'tldr' as const,
+    maxInputLength: job.train.max_input_length,
+    maxOutputLength: job.train.max_output_length,
+    eosId,
+  };
+}
+
 /** Resolves the job's relative paths against `base` (the folder of the file it came from). */
 export function resolvePaths(job: Job, base: string): Job {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(base, p));

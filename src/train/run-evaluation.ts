@@ -6,7 +6,7 @@ import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../models/tokenizer.js';
 import { type CausalSequence, encodeCausal } from './data.js';
 import { meanLoss, summarise } from './evaluate.js';
-import type { Job } from './job.js';
+import { encodeOptions, type Job } from './job.js';
 import type { Prefix } from './prefix.js';
 import { meanRouge } from './rouge.js';
 import type { EvaluationReport } from './run-events.js';
@@ -22,12 +22,7 @@ export function evaluateModel(
 ): EvaluationReport[] {
   const reports: EvaluationReport[] = [];
   const pad = tok.padId ?? tok.eosId!;
-  const enc = {
-    prompt: 'tldr' as const,
-    maxInputLength: job.train.max_input_length,
-    maxOutputLength: job.train.max_output_length,
-    eosId: tok.eosId!,
-  };
+  const enc = encodeOptions(job, tok.eosId!);
   if (validation.length > 0) {
     const t0 = performance.now();
     const seqs = validation.slice(0, job.eval.validation_samples ?? validation.length);

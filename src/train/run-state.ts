@@ -38,7 +38,7 @@ const State = z.object({
     step: z.number().int().nonnegative(),
     rho: z.number(),
     pendingRho: z.number().optional(),
-    selected: z.array(z.string()),
+    selected: z.array(z.string()).readonly(),
   }),
   cursor: z.object({ epoch: z.number().int().nonnegative(), index: z.number().int().nonnegative() }),
   touched: z.array(z.string()),
@@ -76,7 +76,7 @@ export function snapshotRun(p: RunParts & { cursor: Cursor }): CheckpointData {
   });
   const state: z.input<typeof State> = {
     fingerprint: fingerprint(p.job, p.trainExamples),
-    trainer: { ...p.trainer.state(), selected: [...p.trainer.state().selected] },
+    trainer: p.trainer.state(),
     cursor: p.cursor,
     touched: [...p.touched].sort(),
     optimizerSteps: Object.fromEntries(p.optimizer.names().map((n) => [n, p.optimizer.steps(n)])),

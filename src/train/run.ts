@@ -18,7 +18,7 @@ import { AdamW } from './adamw.js';
 import { BatchStream } from './batches.js';
 import { type CausalSequence, DatasetError, encodeCausal, padBatch } from './data.js';
 import { executedFlops } from './flops-audit.js';
-import type { Job } from './job.js';
+import { encodeOptions, type Job } from './job.js';
 import { linearLr } from './lr-schedule.js';
 import { Prefix } from './prefix.js';
 import { evaluateModel } from './run-evaluation.js';
@@ -263,7 +263,7 @@ export class TrainingRun {
 
   private async trainStep(): Promise<void> {
     const { job } = this;
-    const importanceIdx = this.stream.peek(job.selection.importance_batches);
+    const from = this.stream.cursor;
     const epoch = this.stream.cursor.epoch;
     const micro = Array.from({ length: job.train.grad_accum }, () => this.stream.next());
     const made: tf.Tensor[] = [];
@@ -284,7 +284,10 @@ export class TrainingRun {
     let result: ReturnType<Trainer['step']> | undefined;
     let executed: number | undefined;
     const run = () => {
-      result = this.trainer.step(losses, () => importanceIdx.map(lossOf));
+      // The importance batches start at this step's own: read only when a selection is due.
+      result = this.trainer.step(losses, () =>
+        this.stream.peek(job.selection.importance_batches, from).map(lossOf),
+      );
     };
     if (this.auditNext) {
       executed = executedFlops((await tf.profile(run)).kernels).total;
@@ -448,17 +451,6 @@ export class TrainingRun {
   }
 }
 
-function encodeOptions(job: Job, eosId: number) {
-  return {
-    prompt: 'tldr' as const,
-    maxInputLength: job.train.max_input_length,
-    maxOutputLength: job.train.max_output_length,
-    eosId,
-  };
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
 }
-
-export { encodeOptions };
