@@ -43,6 +43,7 @@ export class Daemon {
   private override: Override | undefined;
   private supervisor!: Supervisor;
   private accounting!: Accounting;
+  private accounted: Promise<void> = Promise.resolve();
   private server!: HttpServer;
   private token: string | undefined;
   private readonly started = Date.now();
@@ -76,7 +77,7 @@ export class Daemon {
 
   async start(): Promise<{ port: number }> {
     const c = this.config;
-    this.applySecrets(c);
+    this.useToken(this.readToken(c));
     this.source = this.buildSource(c);
     this.server = new HttpServer({
       host: c.server.listen.host,
@@ -118,8 +119,10 @@ export class Daemon {
   async reload(): Promise<boolean> {
     let next: DaemonConfig;
     let source: CarbonFeed;
+    let token: string | undefined;
     try {
       next = readDaemonConfig(this.configFile);
+      token = this.readToken(next);
       source = this.buildSource(next);
     } catch (error) {
       this.d.logger.error('config reload rejected; the previous config stays in force', {
@@ -130,7 +133,7 @@ export class Daemon {
     }
     const jobChanged = JSON.stringify(next.job) !== JSON.stringify(this.config.job);
     const listenChanged = JSON.stringify(next.server.listen) !== JSON.stringify(this.config.server.listen);
-    this.applySecrets(next);
+    this.useToken(token);
     this.source = source;
     this.config = {
       ...next,
@@ -159,16 +162,17 @@ export class Daemon {
   }
 
   /** The control token: a file (in $CREDENTIALS_DIRECTORY under systemd, else next to the config) or an env var. */
-  private applySecrets(c: DaemonConfig): void {
+  private readToken(c: DaemonConfig): string | undefined {
     const { token_file: file, token_env: env } = c.server;
-    if (!file && !env) {
-      this.token = undefined;
-      return;
-    }
+    if (!file && !env) return undefined;
     const dir = process.env.CREDENTIALS_DIRECTORY ?? dirname(resolve(this.configFile));
     const path = file ? (isAbsolute(file) ? file : join(dir, file)) : undefined;
-    this.token = resolveSecret('server', 'control token', { env, file: path }, process.env).reveal();
-    this.d.secrets.add(this.token);
+    return resolveSecret('server', 'control token', { env, file: path }, process.env).reveal();
+  }
+
+  private useToken(token: string | undefined): void {
+    this.token = token;
+    this.d.secrets.add(token);
   }
 
   private buildSource(c: DaemonConfig): CarbonFeed {
@@ -259,8 +263,10 @@ export class Daemon {
       this.backend = b;
     });
     this.supervisor.on('event', (e: RunEvent) => {
-      void this.accounting
-        .onEvent(e)
+      // One event at a time: an energy sample (nvidia-smi) is async, and two steps' samples must
+      // not interleave, or one step's joules would be charged to the other or counted twice.
+      this.accounted = this.accounted
+        .then(() => this.accounting.onEvent(e))
         .catch((error: unknown) => log.error('accounting failed', { error: String(error) }));
       if (e.type === 'selection')
         log.info('selection', {

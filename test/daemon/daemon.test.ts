@@ -135,6 +135,16 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
       logRecords(d).find((r) => r.message === 'config reload rejected; the previous config stays in force'),
     );
     assert.equal((await getJson(`${s.url}/healthz`)).status, 200, 'still up');
+    // A token file that cannot be read is a bad config too: rejected, not a crash.
+    writeFileSync(s.configFile, good.replace('token_file: token', 'token_file: no-such-token'));
+    d.child.kill('SIGHUP');
+    await until('the second rejection', () =>
+      logRecords(d).filter((r) => r.message === 'config reload rejected; the previous config stays in force')
+        .length >= 2
+        ? true
+        : undefined,
+    );
+    assert.equal((await getJson(`${s.url}/healthz`)).status, 200, 'still up');
     writeFileSync(s.configFile, s.config('  pause_above: 250\n'));
     d.child.kill('SIGHUP');
     await until('the reload', () => logRecords(d).find((r) => r.message === 'config reloaded'));
