@@ -30,18 +30,23 @@ export function tensorImportance(r: ImportanceRequest): Map<string, number> {
   const sums = new Float64Array(names.length);
   for (const loss of r.losses) {
     const { value, grads } = tf.variableGrads(loss, vars);
-    names.forEach((name, k) => {
-      const w = vars[k]!;
-      const g = grads[w.name]!;
-      const score = tf.tidy(() => {
-        if (r.metric === 'gradient') return tf.sum(tf.abs(g));
-        const delta = r.optimizer.delta(name, w, g, r.lr);
-        return r.metric === 'delta' ? tf.sum(tf.abs(delta)) : tf.neg(tf.sum(tf.mul(delta, g)));
-      });
-      sums[k]! += score.dataSync()[0]!;
-      score.dispose();
+    const g = vars.map((w) => grads[w.name]!);
+    // One score per tensor, read back with one sync rather than one per tensor.
+    const scores = tf.tidy(() =>
+      tf.stack(
+        names.map((name, k) =>
+          tf.tidy(() => {
+            if (r.metric === 'gradient') return tf.sum(tf.abs(g[k]!));
+            const delta = r.optimizer.delta(name, vars[k]!, g[k]!, r.lr);
+            return r.metric === 'delta' ? tf.sum(tf.abs(delta)) : tf.neg(tf.sum(tf.mul(delta, g[k]!)));
+          }),
+        ),
+      ),
+    );
+    scores.dataSync().forEach((score, k) => {
+      sums[k]! += score;
     });
-    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose([scores, value, ...g]);
   }
   const mean = Array.from(sums, (s) => s / Math.max(1, r.losses.length));
   const scale = Math.max(...mean.map(Math.abs), 0);
