@@ -45,6 +45,40 @@ describe('backend/wasm-kernels', () => {
     });
   }
 
+  it('transposes every permutation of ranks 1–4, with size-1 and merged axes, exactly as the cpu backend does', async () => {
+    const perms = (n: number): number[][] =>
+      n === 0
+        ? [[]]
+        : perms(n - 1).flatMap((p) =>
+            Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]),
+          );
+    // Sizes not multiples of the 8×8 tile, a size-1 axis, and a batch of matrices.
+    for (const shape of [[7], [9, 13], [17, 1, 11], [3, 10, 1, 6], [2, 19, 21], [20, 9, 4, 3]]) {
+      for (const perm of perms(shape.length)) {
+        await sameOnBoth((x) => tf.transpose(x, perm), shape, `transpose [${shape}] by [${perm}]`);
+      }
+    }
+  });
+
+  it('sums over leading axes (bias and norm gradients) as the cpu backend does, and any other axes too', async () => {
+    for (const [shape, axis, keepDims] of [
+      [[37, 19], 0, false],
+      [[37, 19], 0, true],
+      [[4, 9, 6], [0, 1], false],
+      [[4, 9, 6], [1, 0], true],
+      [[4, 9, 6], 1, false],
+      [[4, 9, 6], -1, false],
+      [[4, 9, 6], [0, 1, 2], false],
+    ] as Array<[number[], number | number[], boolean]>) {
+      await sameOnBoth((x) => tf.sum(x, axis, keepDims), shape, `sum [${shape}] over ${axis}`, 1e-4);
+    }
+    await sameOnBoth(
+      (x) => tf.sum(tf.cast(tf.mul(x, 100), 'int32'), 0),
+      [6, 5],
+      'an int32 column sum (the wasm kernel)',
+    );
+  });
+
   it('computes the gradient of gather (UnsortedSegmentSum)', async () => {
     const f = (x: tf.Tensor) =>
       tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, [3, 1, 3, 0, 3]), 2)))(x);
