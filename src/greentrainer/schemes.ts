@@ -107,3 +107,23 @@ function lastIndex(tape: readonly TapeEntry[], pred: (e: TapeEntry) => boolean):
   for (let i = tape.length - 1; i >= 0; i--) if (pred(tape[i]!)) return i;
   throw new Error('no tape entry matches the scheme');
 }
+
+/**
+ * How many decoder blocks, counted from the input, hold none of `names`: blocks that backpropagation
+ * for those tensors never reaches, so training can run them outside the gradient tape. 0 when a name
+ * is not one of the model's tensors (adapters, prefixes), for embeddings, and for encoder-decoder
+ * models (whose stacks are not split).
+ */
+export function frozenBlocks(spec: ModelSpec, names: Iterable<string>): number {
+  if (spec.encoderDecoder) return 0;
+  const block = (layer: string) => /^decoder\.(\d+)$/.exec(layer)?.[1];
+  let lowest = new Set([...spec.tensors.values()].map((t) => block(t.layer)).filter((b) => b !== undefined))
+    .size;
+  for (const name of names) {
+    const layer = spec.tensors.get(name)?.layer;
+    const b = layer === undefined ? undefined : block(layer);
+    if (b !== undefined) lowest = Math.min(lowest, Number(b));
+    else if (layer !== 'final' && layer !== 'head') return 0;
+  }
+  return lowest;
+}

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BloomSizes } from '../greentrainer/architectures/bloom.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
-import { type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
+import { type DecoderInputs, type DecoderOutput, decoderLayers, embed, project } from './decoder.js';
 import { activate, add, dense as denseOf, layerNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
@@ -22,7 +22,8 @@ export function bloomForward(p: Parameters, c: BloomSizes, x: DecoderInputs): De
   let h = ln(embed(w('word_embeddings.weight'), x.ids), 'word_embeddings_layernorm');
   const bias = add(alibi(x.mask, heads), causalBias(x.mask, t)); // [B, H, T, S]
   const cache: LayerCache[] = [];
-  for (let i = 0; i < c.layers; i++) {
+  h = decoderLayers(h, x, c.layers, (input, i) => {
+    let h = input;
     const l = `h.${i}`;
     const fused = dense(ln(h, `${l}.input_layernorm`), `${l}.self_attention.query_key_value`); // [B·T, 3·H·hd]
     // Per head the fused output holds [q | k | v]: view it as [B·T·H, 3·hd] and split the columns.
@@ -48,9 +49,13 @@ export function bloomForward(p: Parameters, c: BloomSizes, x: DecoderInputs): De
     h = add(h, dense(r.out, `${l}.self_attention.dense`));
     const up = dense(ln(h, `${l}.post_attention_layernorm`), `${l}.mlp.dense_h_to_4h`);
     h = add(h, dense(activate('gelu_tanh', up) as tf.Tensor2D, `${l}.mlp.dense_4h_to_h`));
-  }
+    return h;
+  });
   h = ln(h, 'ln_f');
-  return { logits: project(p, h, batch, c.tied ? 'transformer.word_embeddings.weight' : undefined), cache };
+  return {
+    logits: project(p, h, batch, c.tied ? 'transformer.word_embeddings.weight' : undefined),
+    cache: x.frozenLayers ? [] : cache,
+  };
 }
 
 /** ALiBi slopes of Press et al. as Hugging Face's build_alibi_tensor computes them. */

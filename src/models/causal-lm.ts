@@ -17,7 +17,7 @@ import { bloomForward } from './bloom.js';
 import type { DecoderInputs, DecoderOutput } from './decoder.js';
 import { gpt2Forward } from './gpt2.js';
 import { llamaForward } from './llama.js';
-import { causalLmLoss } from './loss.js';
+import { causalLmLoss, type LossPass } from './loss.js';
 import { optForward } from './opt.js';
 import { Parameters } from './parameters.js';
 
@@ -85,9 +85,16 @@ export class CausalLM {
     return this.run(this.params, x);
   }
 
-  /** Mean next-token cross-entropy over labels ≠ −100. */
-  loss(ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D): tf.Scalar {
-    return causalLmLoss(this.forward({ ids, mask }).logits, labels);
+  /**
+   * Mean next-token cross-entropy over labels ≠ −100; in training, `frozenLayers` blocks from the
+   * input run outside the gradient tape (`decoderLayers`).
+   */
+  loss(ids: tf.Tensor2D, mask: tf.Tensor2D, labels: tf.Tensor2D, pass: LossPass = {}): tf.Scalar {
+    const frozen = pass.frozenLayers ?? 0;
+    return causalLmLoss(
+      this.forward({ ids, mask, ...(frozen > 0 ? { frozenLayers: frozen } : {}) }).logits,
+      labels,
+    );
   }
 
   dispose(): void {

@@ -14,13 +14,54 @@ export interface DecoderInputs {
   readonly mask: tf.Tensor2D;
   /** Keys and values of the S − T cached positions, one entry per layer. */
   readonly cache?: readonly LayerCache[];
+  /**
+   * Training only: the first this many blocks hold no tensor being trained, so they run outside
+   * the gradient tape (see `decoderLayers`). No cache is returned then.
+   */
+  readonly frozenLayers?: number;
 }
 
 export interface DecoderOutput {
   /** [B, T, V]. */
   readonly logits: tf.Tensor3D;
+  /** One entry per layer; empty when `frozenLayers` was set. */
   readonly cache: readonly LayerCache[];
 }
+
+/**
+ * Runs `count` decoder blocks over `h`. The first `x.frozenLayers` run outside the gradient tape:
+ * nothing they compute is recorded, so their activations are freed as each block returns instead
+ * of being kept for a backward pass that will never reach them (the trainer freezes only blocks
+ * below the deepest tensor it trains; were a trained tensor inside one, `tf.variableGrads` would
+ * fail rather than return a wrong gradient).
+ */
+export function decoderLayers(
+  h: tf.Tensor2D,
+  x: DecoderInputs,
+  count: number,
+  block: (h: tf.Tensor2D, layer: number) => tf.Tensor2D,
+): tf.Tensor2D {
+  const frozen = x.frozenLayers ?? 0;
+  if (frozen > 0 && x.cache) throw new Error('frozen layers are for training: they take no cache');
+  let out = h;
+  for (let i = 0; i < count; i++) {
+    const input = out;
+    out = i < frozen ? untaped(() => block(input, i)) : block(input, i);
+  }
+  return out;
+}
+
+/**
+ * `f()` as a constant of the gradient tape. A custom-gradient op with no inputs runs its forward
+ * function with the tape off and connects to no variable, so backpropagation prunes it whole. Its
+ * profile entry is a scope: the kernels inside it are listed, and audited, on their own.
+ */
+export function untaped<T extends tf.Tensor>(f: () => T): T {
+  return tf.tidy(UNTAPED_SCOPE, () => tf.customGrad(() => ({ value: f(), gradFunc: () => [] }))() as T);
+}
+
+/** The profile entry of an `untaped` computation: named as tfjs names its ops' scopes (`<op>__op`). */
+const UNTAPED_SCOPE = 'untaped__op';
 
 /** Rows of `table` for every id: [B·T, d]. */
 export function embed(table: tf.Tensor, ids: tf.Tensor): tf.Tensor2D {

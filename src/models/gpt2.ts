@@ -7,7 +7,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config } from '../greentrainer/architectures/gpt2.js';
 import { activationOf } from '../greentrainer/architectures/hf-config.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
-import { arangePositions, type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
+import {
+  arangePositions,
+  type DecoderInputs,
+  type DecoderOutput,
+  decoderLayers,
+  embed,
+  project,
+} from './decoder.js';
 import { activate, add, dense as denseOf, layerNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
@@ -26,7 +33,8 @@ export function gpt2Forward(p: Parameters, c: Gpt2Config, x: DecoderInputs): Dec
   let h = add(embed(w('wte.weight'), x.ids), embed(w('wpe.weight'), pos));
   const bias = causalBias(x.mask, t);
   const cache: LayerCache[] = [];
-  for (let i = 0; i < c.n_layer; i++) {
+  h = decoderLayers(h, x, c.n_layer, (input, i) => {
+    let h = input;
     const l = `h.${i}`;
     const [q, k, v] = tf.split(dense(ln(h, `${l}.ln_1`), `${l}.attn.c_attn`), 3, 1) as [
       tf.Tensor2D,
@@ -50,10 +58,11 @@ export function gpt2Forward(p: Parameters, c: Gpt2Config, x: DecoderInputs): Dec
       h,
       dense(activate(fn, dense(ln(h, `${l}.ln_2`), `${l}.mlp.c_fc`)) as tf.Tensor2D, `${l}.mlp.c_proj`),
     );
-  }
+    return h;
+  });
   h = ln(h, 'ln_f');
   return {
     logits: project(p, h, batch, c.tie_word_embeddings ? 'transformer.wte.weight' : undefined),
-    cache,
+    cache: x.frozenLayers ? [] : cache,
   };
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activationOf } from '../greentrainer/architectures/hf-config.js';
 import type { LlamaConfig } from '../greentrainer/architectures/llama.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
-import { type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
+import { type DecoderInputs, type DecoderOutput, decoderLayers, embed, project } from './decoder.js';
 import { activate, add, dense as denseOf, rmsNorm } from './layers.js';
 import type { Parameters } from './parameters.js';
 
@@ -27,7 +27,8 @@ export function llamaForward(p: Parameters, c: LlamaConfig, x: DecoderInputs): D
   const bias = causalBias(x.mask, t);
   const { cos, sin } = rotaryTables(x.mask.shape[1] - t, t, hd, c.rope_theta);
   const cache: LayerCache[] = [];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
+  h = decoderLayers(h, x, c.num_hidden_layers, (input, i) => {
+    let h = input;
     const l = `layers.${i}`;
     const a = norm(h, `${l}.input_layernorm`);
     const rope = (y: tf.Tensor2D, n: number) => rotate(y, batch, t, n, hd, cos, sin);
@@ -50,11 +51,12 @@ export function llamaForward(p: Parameters, c: LlamaConfig, x: DecoderInputs): D
       dense(m, `${l}.mlp.up_proj`, c.mlp_bias),
     );
     h = add(h, dense(gated as tf.Tensor2D, `${l}.mlp.down_proj`, c.mlp_bias));
-  }
+    return h;
+  });
   h = norm(h, 'norm');
   return {
     logits: project(p, h, batch, c.tie_word_embeddings ? 'model.embed_tokens.weight' : undefined),
-    cache,
+    cache: x.frozenLayers ? [] : cache,
   };
 }
 

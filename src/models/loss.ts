@@ -31,3 +31,9 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: tf.Tensor2D): tf.Scala
     return tokenCrossEntropy(shifted, tf.slice(labels, [0, 1], [batch, t - 1]));
   });
 }
+
+/** What a training loss is told about the backward pass it is computed for. */
+export interface LossPass {
+  /** Decoder blocks, from the input, that hold no tensor being differentiated (0: none). */
+  readonly frozenLayers?: number;
+}

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activationOf } from '../greentrainer/architectures/hf-config.js';
 import type { OptConfig } from '../greentrainer/architectures/opt.js';
 import { attention, causalBias, type LayerCache } from './attention.js';
-import { type DecoderInputs, type DecoderOutput, embed, project } from './decoder.js';
+import { type DecoderInputs, type DecoderOutput, decoderLayers, embed, project } from './decoder.js';
 import { activate, add, dense as denseOf, layerNorm, linear } from './layers.js';
 import type { Parameters } from './parameters.js';
 
@@ -31,7 +31,8 @@ export function optForward(p: Parameters, c: OptConfig, x: DecoderInputs): Decod
   const bias = causalBias(x.mask, t);
 
   const cache: LayerCache[] = [];
-  for (let i = 0; i < c.num_hidden_layers; i++) {
+  h = decoderLayers(h, x, c.num_hidden_layers, (input, i) => {
+    let h = input;
     const l = `layers.${i}`;
     const selfAttention = (a: tf.Tensor2D) => {
       const r = attention({
@@ -56,7 +57,8 @@ export function optForward(p: Parameters, c: OptConfig, x: DecoderInputs): Decod
       h = ln(add(h, selfAttention(h)), `${l}.self_attn_layer_norm`);
       h = ln(add(h, mlp(h)), `${l}.final_layer_norm`);
     }
-  }
+    return h;
+  });
   if (c.do_layer_norm_before && !c._remove_final_layer_norm) h = ln(h, 'final_layer_norm');
   if ((c.word_embed_proj_dim ?? d) !== d) h = linear(h, w('project_out.weight'));
   const logits = project(
@@ -65,7 +67,7 @@ export function optForward(p: Parameters, c: OptConfig, x: DecoderInputs): Decod
     batch,
     c.tie_word_embeddings ? 'model.decoder.embed_tokens.weight' : undefined,
   );
-  return { logits, cache };
+  return { logits, cache: x.frozenLayers ? [] : cache };
 }
 
 /** (cumsum(mask) · mask − 1) + 2 for the new positions: padding maps to row 1. [B·T] int32. */

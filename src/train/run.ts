@@ -12,6 +12,7 @@ import { trainableFloor } from '../greentrainer/rho.js';
 import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
+import type { LossPass } from '../models/loss.js';
 import { writeSafetensors } from '../models/safetensors.js';
 import { TextTokenizer } from '../models/tokenizer.js';
 import { AdamW } from './adamw.js';
@@ -277,7 +278,8 @@ export class TrainingRun {
       const labels = tf.tensor2d(b.labels, undefined, 'int32');
       made.push(ids, mask, labels);
       const prefix = this.data.prefix;
-      return () => (prefix ? prefix.loss(ids, mask, labels) : this.model.loss(ids, mask, labels));
+      return (pass?: LossPass) =>
+        prefix ? prefix.loss(ids, mask, labels) : this.model.loss(ids, mask, labels, pass);
     };
     const losses = micro.map(lossOf);
     const t0 = performance.now();

@@ -10,8 +10,9 @@ import { RhoError } from '../greentrainer/errors.js';
 import type { FlopsProfile } from '../greentrainer/flops.js';
 import type { ModelSpec } from '../greentrainer/graph.js';
 import { backwardBudget, earlyStopDepth, toRhoBp, trainableFloor } from '../greentrainer/rho.js';
-import { maskFlops, top2Mask } from '../greentrainer/schemes.js';
+import { frozenBlocks, maskFlops, top2Mask } from '../greentrainer/schemes.js';
 import { selectTensors } from '../greentrainer/selector.js';
+import type { LossPass } from '../models/loss.js';
 import type { Parameters } from '../models/parameters.js';
 import type { AdamW } from './adamw.js';
 import { type ImportanceMetric, tensorImportance } from './importance.js';
@@ -77,8 +78,11 @@ export class TrainingError extends Error {
   override readonly name = 'TrainingError';
 }
 
-/** A loss over one batch, built by the caller from its model and data. */
-export type BatchLoss = () => tf.Scalar;
+/**
+ * A loss over one batch, built by the caller from its model and data. The trainer tells it which
+ * blocks hold no tensor it differentiates, to run outside the gradient tape; a loss may ignore that.
+ */
+export type BatchLoss = (pass?: LossPass) => tf.Scalar;
 
 export class Trainer {
   private stepCount = 0;
@@ -86,6 +90,8 @@ export class Trainer {
   private pendingRho: number | undefined;
   private selected: string[] = [];
   private stepFlops = 0;
+  /** Decoder blocks below the deepest selected tensor: their forward runs outside the tape. */
+  private frozenLayers = 0;
 
   private readonly method: SelectionMethod;
 
@@ -161,6 +167,7 @@ export class Trainer {
       return;
     }
     this.selected = this.profile.tensors.filter((t) => chosen.has(t.name)).map((t) => t.name);
+    this.frozenLayers = frozenBlocks(this.spec, this.selected);
     this.stepFlops = maskFlops(
       this.profile,
       this.profile.tensors.map((t) => (chosen.has(t.name) ? 1 : 0)),
@@ -229,9 +236,14 @@ export class Trainer {
     let sum = 0;
     let acc: tf.Tensor[] = [];
     for (const l of losses) {
-      const { value, grads } = tf.variableGrads(l, vars);
+      const { value, grads } = tf.variableGrads(() => l({ frozenLayers: this.frozenLayers }), vars);
       sum += value.dataSync()[0]!;
-      const g = vars.map((v) => grads[v.name]!);
+      const g = vars.map((v, k) => {
+        const grad = grads[v.name];
+        if (!grad)
+          throw new TrainingError(`no gradient reaches ${this.selected[k]}: is it inside a frozen block?`);
+        return grad;
+      });
       if (acc.length === 0) acc = g;
       else {
         const next = acc.map((a, k) => tf.add(a, g[k]!));
@@ -267,6 +279,7 @@ export class Trainer {
     }
     const mask = this.method === 'greentrainer' ? this.selectMask(losses) : this.fixedMask();
     this.selected = tensors.filter((_, k) => mask[k]).map((t) => t.name);
+    this.frozenLayers = frozenBlocks(this.spec, this.selected);
     this.optimizer.retain(new Set(this.selected));
     this.stepFlops = maskFlops(this.profile, mask).flops;
     let deepest = -1;
@@ -299,9 +312,13 @@ export class Trainer {
       budget,
     );
     const candidates = tensors.slice(0, depth);
+    const frozenLayers = frozenBlocks(
+      this.spec,
+      candidates.map((t) => t.name),
+    );
     const scores = tensorImportance({
       tensors: new Map(candidates.map((t) => [t.name, this.params.get(t.name)])),
-      losses,
+      losses: losses.map((l) => () => l({ frozenLayers })),
       ...(this.o.importance ? { metric: this.o.importance } : {}),
       optimizer: this.optimizer,
       // Importance is normalised by max |I| and every Δw is proportional to lr, so any positive

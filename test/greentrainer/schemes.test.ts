@@ -1,6 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { profileFlops } from '../../src/greentrainer/flops.js';
-import { lora, maskFlops, prefixTuning, top2, top2Mask } from '../../src/greentrainer/schemes.js';
+import {
+  frozenBlocks,
+  lora,
+  maskFlops,
+  prefixTuning,
+  top2,
+  top2Mask,
+} from '../../src/greentrainer/schemes.js';
 import { presetSpec } from '../helpers/presets.js';
 
 describe('greentrainer/schemes', () => {
@@ -76,5 +83,26 @@ describe('greentrainer/schemes', () => {
     const p = profileFlops(spec, { batch: 4, inputLength: 512, outputLength: 64 });
     assert.ok(prefixTuning(spec, p, 50).forward > prefixTuning(spec, p, 10).forward);
     assert.ok(prefixTuning(spec, p, 10).forward > p.forward);
+  });
+
+  it('freezes the decoder blocks below the lowest block a selection touches, and nothing it cannot place', () => {
+    const opt = presetSpec('opt-2.7b'); // 32 blocks, output tied to the input embedding
+    const d = 'model.decoder';
+    assert.equal(frozenBlocks(opt, [`${d}.layers.31.fc2.weight`, `${d}.layers.5.fc1.bias`]), 5);
+    assert.equal(frozenBlocks(opt, [`${d}.final_layer_norm.weight`]), 32);
+    assert.equal(frozenBlocks(opt, [`${d}.layers.0.fc1.weight`]), 0);
+    assert.equal(
+      frozenBlocks(opt, [`${d}.embed_tokens.weight`, `${d}.layers.30.fc1.weight`]),
+      0,
+      'tied embedding',
+    );
+    assert.equal(frozenBlocks(opt, ['lora.a', `${d}.layers.30.fc1.weight`]), 0, 'an adapter');
+    const llama = presetSpec('tinyllama-1.1b'); // 22 blocks, untied head
+    assert.equal(frozenBlocks(llama, ['lm_head.weight', 'model.layers.21.mlp.down_proj.weight']), 21);
+    assert.equal(
+      frozenBlocks(presetSpec('flan-t5-xl'), ['decoder.final_layer_norm.weight']),
+      0,
+      'encoder-decoder',
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorOrder } from '../../src/greentrainer/flops.js';
+import { frozenBlocks } from '../../src/greentrainer/schemes.js';
 import { CausalLM, describeCausalLM } from '../../src/models/causal-lm.js';
 import { generate } from '../../src/models/generate.js';
 import { computeShape } from '../../src/models/parameters.js';
@@ -123,6 +124,50 @@ describe('models/causal-lm', () => {
         saved,
         expected.map((t) => [t.name, t.shape.join()]),
       );
+      tf.dispose([value, ...Object.values(grads)]);
+      model.dispose();
+    });
+  }
+
+  for (const preset of ['opt-350m', 'opt-2.7b', 'gpt2', 'bloomz-3b', 'tinyllama-1.1b']) {
+    it(`${preset}: runs frozen blocks off the tape: the same loss and gradients, less kept for backward`, () => {
+      const model = CausalLM.random(tiny(preset), preset, 3);
+      const { ids, mask, labels } = batch();
+      // Everything above block 0: the untied head, the final norm, block 1.
+      const trained = model.params.specs
+        .filter((t) => frozenBlocks(model.spec, [t.name]) >= 1)
+        .map((t) => t.name);
+      assert.equal(frozenBlocks(model.spec, trained), 1);
+      const vars = trained.map((n) => model.params.get(n));
+      const run = (frozenLayers: number) => {
+        let kept = 0;
+        const { value, grads } = tf.variableGrads(() => {
+          const loss = model.loss(ids, mask, labels, { frozenLayers });
+          kept = tf.memory().numBytes; // everything the forward pass left alive for the backward one
+          return loss;
+        }, vars);
+        const out = {
+          loss: value.dataSync()[0],
+          grads: vars.map((v) => Array.from(grads[v.name]!.dataSync())),
+          kept,
+        };
+        tf.dispose([value, ...Object.values(grads)]);
+        return out;
+      };
+      const taped = run(0);
+      const frozen = run(1);
+      assert.equal(frozen.loss, taped.loss);
+      assert.deepEqual(frozen.grads, taped.grads);
+      assert.ok(
+        frozen.kept < taped.kept,
+        `bytes alive after forward: ${frozen.kept} frozen vs ${taped.kept}`,
+      );
+      // A tensor inside a frozen block gets no gradient at all (an error alone), never a zero one.
+      const inside = model.params.get(model.params.specs.find((t) => t.layer === 'decoder.0')!.name);
+      const loss = () => model.loss(ids, mask, labels, { frozenLayers: 1 });
+      assert.throws(() => tf.variableGrads(loss, [inside]), /Cannot find a connection/);
+      const { value, grads } = tf.variableGrads(loss, [inside, vars[0]!]);
+      assert.deepEqual(Object.keys(grads), [vars[0]!.name]);
       tf.dispose([value, ...Object.values(grads)]);
       model.dispose();
     });

@@ -2,7 +2,9 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { RhoError } from '../../src/greentrainer/errors.js';
 import { profileFlops } from '../../src/greentrainer/flops.js';
+import { frozenBlocks } from '../../src/greentrainer/schemes.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
+import type { LossPass } from '../../src/models/loss.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
@@ -31,7 +33,7 @@ function setup(rho: number, intervalSteps: number) {
     intervalSteps,
     lr: () => 1e-3,
   });
-  const loss = () => model.loss(ids, mask, ids);
+  const loss = (pass?: LossPass) => model.loss(ids, mask, ids, pass);
   return {
     model,
     trainer,
@@ -57,6 +59,24 @@ describe('train/trainer', () => {
     for (let i = 0; i < 30; i++) last = t.trainer.step(t.loss);
     assert.ok(last.loss < first.loss, `loss ${first.loss} → ${last.loss}`);
     assert.equal(last.selection, undefined);
+    t.dispose();
+  });
+
+  it('runs the blocks below the deepest tensor it trains, or scores, off the gradient tape', () => {
+    const t = setup(0.5, 1000);
+    const passes: number[] = [];
+    const loss = (pass?: LossPass) => {
+      passes.push(pass?.frozenLayers ?? 0);
+      return t.loss(pass);
+    };
+    t.trainer.step(loss);
+    t.trainer.step(loss);
+    const [importance, training, next] = passes as [number, number, number];
+    assert.equal(passes.length, 3, 'one importance pass, then one training pass per step');
+    assert.ok(importance > 0, 'importance spares the blocks below the early-stop depth');
+    assert.equal(training, frozenBlocks(t.model.spec, t.trainer.trainable));
+    assert.ok(training >= importance && training > 0, `${training} blocks frozen in training`);
+    assert.equal(next, training);
     t.dispose();
   });
 
