@@ -20,8 +20,8 @@ function nativeBuilt(): boolean {
 }
 
 /**
- * `measure` in this process when a backend is forced; otherwise this script again per backend,
- * each printing `{ ..., backends: [result] }` with --json.
+ * `measure` in this process when a backend is forced; otherwise this script again per backend
+ * (with this run's flags), each printing `{ ..., backends: [result] }` with --json.
  */
 export async function perBackend<T>(
   script: string,
@@ -31,7 +31,8 @@ export async function perBackend<T>(
   if (forced) return [await measure(forced)];
   const names: BackendName[] = nativeBuilt() ? ['wasm', 'tensorflow'] : ['wasm'];
   return names.map((name) => {
-    const r = spawnSync(process.execPath, [...process.execArgv, script, '--json'], {
+    const flags = process.argv.slice(2).filter((a) => a !== '--json');
+    const r = spawnSync(process.execPath, [...process.execArgv, script, ...flags, '--json'], {
       encoding: 'utf8',
       env: { ...process.env, GREENTRAINER_BACKEND: name },
       maxBuffer: 16 * 1024 * 1024,
