@@ -239,6 +239,7 @@ export class Daemon {
         : decided;
     this.decision = next;
     this.metrics.rho.set(next.rho);
+    this.metrics.rhoFloor.set(Math.max(this.config.policy.rho_min, floor));
     this.metrics.paused.set(next.pause ? 1 : 0);
     if (prev.rho === next.rho && prev.pause === next.pause && this.timeline.length > 0) return;
     this.timeline.push({ time: now.toISOString(), rho: next.rho, pause: next.pause, reason: next.reason });

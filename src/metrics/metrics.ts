@@ -27,6 +27,11 @@ export function createMetrics() {
       help: 'ρ the policy asks for (FLOPs objective, 0–1]',
       registers,
     }),
+    rhoFloor: new Gauge({
+      name: 'greentrainer_rho_floor',
+      help: "Lowest ρ the daemon applies: the policy's rho_min, or the job's trainable floor where higher",
+      registers,
+    }),
     paused: new Gauge({ name: 'greentrainer_paused', help: '1 while the policy pauses training', registers }),
     rhoEffective: new Gauge({
       name: 'greentrainer_rho_effective',

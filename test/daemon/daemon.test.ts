@@ -92,6 +92,11 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
     assert.ok(metric(text, 'greentrainer_energy_joules_total', 'method="estimate"')! > 0);
     assert.ok(metric(text, 'greentrainer_emissions_grams_total')! > 0);
     assert.ok(metric(text, 'greentrainer_emissions_avoided_grams_total')! > 0);
+    // The floor the alert compares ρ with: the policy's rho_min (0.5 here) or the job's own floor.
+    const jobFloor = logRecords(d).find((r) => r.message === 'trainer started')!.rho_floor as number;
+    const floor = metric(text, 'greentrainer_rho_floor')!;
+    assert.equal(floor, Math.max(0.5, Math.ceil(jobFloor * 1000) / 1000));
+    assert.ok(metric(text, 'greentrainer_rho')! >= floor, 'ρ is never applied below the floor');
     const tool = promtool();
     if (!tool) {
       console.log(

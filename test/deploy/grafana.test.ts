@@ -101,7 +101,7 @@ describe('grafana/dashboards/greentrainer.json', () => {
     const rightAxis = fieldConfig.overrides.filter((o) =>
       o.properties.some((p) => p.id === 'custom.axisPlacement' && p.value === 'right'),
     );
-    assert.equal(rightAxis.length, 2, 'ρ asked and ρ effective on a second axis');
+    assert.equal(rightAxis.length, 3, 'ρ asked, ρ effective and the ρ floor on a second axis');
   });
 
   it('queries only metric names the daemon exports, and every one of them', () => {

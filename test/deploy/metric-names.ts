@@ -12,6 +12,7 @@ export interface MetricSpec {
 export const GREENTRAINER_METRICS = {
   greentrainer_rho: { type: 'gauge', labels: [] },
   greentrainer_rho_effective: { type: 'gauge', labels: ['run'] },
+  greentrainer_rho_floor: { type: 'gauge', labels: [] },
   greentrainer_carbon_intensity_grams_per_kwh: { type: 'gauge', labels: ['provider', 'region'] },
   greentrainer_carbon_data_age_seconds: { type: 'gauge', labels: [] },
   greentrainer_carbon_fetch_errors_total: { type: 'counter', labels: ['provider', 'reason'] },
