@@ -32,8 +32,14 @@ export interface PolicyState {
 }
 
 export interface EvaluateOptions {
-  /** Budget map: overrides `job_flops` at the first evaluation (`--job-flops`, or the trainer's count). */
+  /** Budget map: overrides `job_flops` at the first evaluation (`--job-flops`). */
   readonly jobFlops?: number;
+  /**
+   * Budget map: full fine-tuning FLOPs the job still needs, as the trainer counts them (the
+   * daemon). Whenever given it replaces the estimate, which otherwise counts ρ × flops_per_second
+   * of work for every second since the last evaluation.
+   */
+  readonly remainingFlops?: number;
 }
 
 export function initialState(policy: Policy): PolicyState {
@@ -113,10 +119,15 @@ function chooseRho(
 ): { rho: number; why: string } {
   const map = policy.map;
   if (map.type === 'budget') {
+    if (s.remainingFlops === undefined)
+      return {
+        rho: clamp(1),
+        why: `intensity ${round(reading.intensity)} g/kWh; the job's FLOPs are not known yet (no job_flops; the trainer counts them from its first step)`,
+      };
     const plan = planBudget({
       now,
       deadline: s.deadline!,
-      remainingFlops: s.remainingFlops!,
+      remainingFlops: s.remainingFlops,
       flopsPerSecond: map.flops_per_second,
       intervalMs: map.interval,
       rhoMin: clamp(0),
@@ -124,7 +135,7 @@ function chooseRho(
       currentIntensity: reading.intensity,
       forecast: reading.forecast ?? [],
     });
-    const left = `${(s.remainingFlops! / map.flops_per_second / 3600).toFixed(1)} h of full-FT work left`;
+    const left = `${(s.remainingFlops / map.flops_per_second / 3600).toFixed(1)} h of full-FT work left`;
     const until = `${((s.deadline!.getTime() - now.getTime()) / 3600_000).toFixed(1)} h to the deadline`;
     const why = plan.feasible ? `${left}, ${until}` : `${left} but only ${until}: cannot finish in time`;
     return { rho: plan.rho[0]!, why: `intensity ${round(reading.intensity)} g/kWh; ${why}` };
@@ -142,19 +153,22 @@ function chooseRho(
   return m;
 }
 
-/** Budget map: fix the deadline at the first evaluation and count the work done since the last. */
+/**
+ * Budget map: fix the deadline at the first evaluation; take the work left from the trainer's count
+ * when there is one, else from `job_flops` at first and then less the work done since the last.
+ */
 function progress(policy: Policy, s: PolicyState, now: Date, o: EvaluateOptions): PolicyState {
   const map = policy.map;
   if (map.type !== 'budget') return s;
-  if (s.deadline === undefined) {
+  const deadline =
+    s.deadline ??
+    (typeof map.deadline === 'string' ? new Date(map.deadline) : new Date(now.getTime() + map.deadline));
+  if (o.remainingFlops !== undefined) return { ...s, deadline, remainingFlops: o.remainingFlops };
+  if (s.remainingFlops === undefined) {
     const jobFlops = o.jobFlops ?? map.job_flops;
-    if (jobFlops === undefined)
-      throw new RangeError('budget policy: job_flops is not set (give it in the policy or with --job-flops)');
-    const deadline =
-      typeof map.deadline === 'string' ? new Date(map.deadline) : new Date(now.getTime() + map.deadline);
-    return { ...s, deadline, remainingFlops: jobFlops };
+    return { ...s, deadline, ...(jobFlops === undefined ? {} : { remainingFlops: jobFlops }) };
   }
   const seconds = s.evaluatedAt ? (now.getTime() - s.evaluatedAt.getTime()) / 1000 : 0;
   const done = s.paused ? 0 : s.rho * map.flops_per_second * seconds;
-  return { ...s, remainingFlops: Math.max(0, s.remainingFlops! - done) };
+  return { ...s, deadline, remainingFlops: Math.max(0, s.remainingFlops - done) };
 }

@@ -52,6 +52,8 @@ export function simulate(policy: Policy, trace: Trace, o: SimulateOptions): Simu
     (p, k) => ((points[k + 1] ?? points[k - 1]!).time.getTime() - p.time.getTime()) / 1000,
   );
   durations[durations.length - 1] = Math.abs(durations.at(-1)!);
+  if (policy.map.type === 'budget' && o.jobFlops === undefined && policy.map.job_flops === undefined)
+    throw new RangeError('budget policy: job_flops is not set (give it in the policy or with --job-flops)');
   let state = initialState(policy);
   let remaining = o.jobFlops ?? Number.POSITIVE_INFINITY;
   let finishedAt: Date | undefined;

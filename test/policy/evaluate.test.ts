@@ -147,4 +147,39 @@ describe('policy/evaluate', () => {
     );
     assert.equal(ds[0]!.reason, 'window 01:00–01:30 → pause');
   });
+
+  it('budget: plans from the trainer’s count of the work left when given, and from job_flops otherwise', () => {
+    const rate = 1e12; // full-FT FLOPs per second at ρ = 1
+    const budget = (jobFlops?: number) =>
+      policy({
+        map: {
+          type: 'budget',
+          deadline: '10h',
+          flops_per_second: rate,
+          interval: '30m',
+          ...(jobFlops === undefined ? {} : { job_flops: jobFlops }),
+        },
+      });
+    const hours = (h: number) => h * 3600 * rate;
+    // Open loop: 4 h of work; after an hour at ρ 1 it estimates 3 h left.
+    let s = initialState(budget(hours(4)));
+    s = evaluate(budget(hours(4)), reading(0, 100), s, at(0)).state;
+    assert.equal(s.remainingFlops, hours(4));
+    const open = evaluate(budget(hours(4)), reading(60, 100), { ...s, rho: 1 }, at(60));
+    assert.equal(open.state.remainingFlops, hours(3));
+    // The trainer says 8 h are left (it ran slower than flops_per_second): that is what counts.
+    const counted = evaluate(budget(hours(4)), reading(60, 100), { ...s, rho: 1 }, at(60), {
+      remainingFlops: hours(8),
+    });
+    assert.equal(counted.state.remainingFlops, hours(8));
+    assert.match(counted.decision.reason, /8\.0 h of full-FT work left, 9\.0 h to the deadline/);
+    // No job_flops and no count yet: full speed, said so, deadline fixed; then the count takes over.
+    const first = evaluate(budget(), reading(0, 100), initialState(budget()), at(0));
+    assert.equal(first.decision.rho, 1);
+    assert.match(first.decision.reason, /FLOPs are not known yet/);
+    assert.equal(first.state.deadline?.getTime(), at(600).getTime());
+    const later = evaluate(budget(), reading(30, 100), first.state, at(30), { remainingFlops: hours(1) });
+    assert.match(later.decision.reason, /1\.0 h of full-FT work left, 9\.5 h to the deadline/);
+    assert.ok(later.decision.rho < 1, `1 h of work in 9.5 h runs below full speed: ρ ${later.decision.rho}`);
+  });
 });

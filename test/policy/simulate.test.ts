@@ -40,6 +40,13 @@ describe('policy/budget and simulate', () => {
     assert.ok(plan.feasible);
   });
 
+  it('refuses to rehearse a budget without the job’s FLOPs (job_flops or --job-flops)', () => {
+    const policy = policySchema.parse({
+      map: { type: 'budget', deadline: '12h', flops_per_second: RATE, interval: '30m' },
+    });
+    assert.throws(() => simulate(policy, DAY, o), /job_flops is not set/);
+  });
+
   it('meets a 5-day deadline on a replayed week and emits less than the same FLOPs at constant ρ', () => {
     const policy = policySchema.parse({
       map: { type: 'budget', deadline: '120h', flops_per_second: RATE, interval: '30m' },
