@@ -53,6 +53,8 @@ export class Accounting {
   readonly totals: Totals = { flops: 0, flopsFull: 0, energyJoules: 0, emissionsGrams: 0, avoidedGrams: 0 };
   private last: EnergySample = { joules: new Map() };
   private recentStepSeconds: number[] = [];
+  /** Steps reported since the daemon started (what `totals` sums over). */
+  private stepsSeen = 0;
 
   constructor(
     private readonly run: string,
@@ -62,6 +64,12 @@ export class Accounting {
     private readonly intensity: () => number | undefined,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  /** Full-FT FLOPs the job still needs (its mean per step so far × the steps left); undefined before a step. */
+  get remainingFullFlops(): number | undefined {
+    if (this.stepsSeen === 0) return undefined;
+    return (this.totals.flopsFull / this.stepsSeen) * Math.max(0, this.job.totalSteps - this.job.step);
+  }
 
   get energyMethod(): string {
     return this.meter.method;
@@ -126,6 +134,7 @@ export class Accounting {
     m.stepDuration.observe(run, e.seconds);
     this.totals.flops += e.flops;
     this.totals.flopsFull += e.fullFlops;
+    this.stepsSeen++;
     if (e.executedFlops !== undefined) {
       this.job.executedFlopsRatio = e.executedFlops / e.flops;
       m.executedRatio.set(run, this.job.executedFlopsRatio);

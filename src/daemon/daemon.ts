@@ -52,8 +52,6 @@ export class Daemon {
   private polling: Promise<void> | undefined;
   /** The job's trainable floor, once the trainer reports it: ρ below it is raised to it. */
   private rhoFloor = 0;
-  /** Full fine-tuning FLOPs of the steps seen, to count the work left for a budget policy. */
-  private work = { fullFlops: 0, steps: 0, remainingSteps: 0 };
 
   constructor(
     readonly configFile: string,
@@ -213,7 +211,15 @@ export class Daemon {
     if (r) this.metrics.intensity.set({ provider: r.provider, region: r.region }, r.intensity);
     if (s.ageSeconds !== undefined) this.metrics.dataAge.set(s.ageSeconds);
     const input = r ? { ...r, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
-    const out = evaluate(this.config.policy, input, this.policyState, now, this.workLeft());
+    // A budget policy plans from the trainer's own count of the work left, once it has one.
+    const left = this.accounting?.remainingFullFlops;
+    const out = evaluate(
+      this.config.policy,
+      input,
+      this.policyState,
+      now,
+      left === undefined ? {} : { remainingFlops: left },
+    );
     this.policyState = out.state;
     let next = out.decision;
     if (this.override && this.override.until > now.getTime())
@@ -254,12 +260,6 @@ export class Daemon {
     }
   }
 
-  /** Full-FT FLOPs the job still needs (its mean per step so far × steps left), once it has stepped. */
-  private workLeft(): { remainingFlops?: number } {
-    const w = this.work;
-    return w.steps > 0 ? { remainingFlops: (w.fullFlops / w.steps) * w.remainingSteps } : {};
-  }
-
   private intensityInForce(): number | undefined {
     const r = this.source.state(this.now()).reading;
     return r && r.unit === 'gCO2eq/kWh' ? r.intensity : undefined;
@@ -290,12 +290,6 @@ export class Daemon {
         log.info('checkpoint', { step: e.step, path: e.path, reason: e.reason });
       else if (e.type === 'evaluation') log.info('evaluation', { when: e.when, reports: e.reports });
       else if (e.type === 'log') log[e.level]('trainer', { message: e.message });
-      else if (e.type === 'step')
-        this.work = {
-          fullFlops: this.work.fullFlops + e.fullFlops,
-          steps: this.work.steps + 1,
-          remainingSteps: e.totalSteps - e.step,
-        };
       else if (e.type === 'start') {
         log.info('trainer started', {
           step: e.step,
@@ -303,7 +297,6 @@ export class Daemon {
           rho_floor: e.rhoFloor,
           resumed_from: e.resumedFrom,
         });
-        this.work = { ...this.work, remainingSteps: e.totalSteps - e.step };
         if (e.rhoFloor !== this.rhoFloor) {
           this.rhoFloor = e.rhoFloor;
           this.decide();
