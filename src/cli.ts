@@ -15,6 +15,7 @@ import { runSelect } from './commands/select.js';
 import { runSetupNative } from './commands/setup-native.js';
 import { runStatus } from './commands/status.js';
 import { runTrain } from './commands/train.js';
+import { parseDurationMs } from './config/duration.js';
 import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from './greentrainer/schemes.js';
 import { DEFAULT_RESOLUTION } from './greentrainer/selector.js';
 
@@ -25,6 +26,19 @@ function integer(min: number) {
       throw new InvalidArgumentError(`expected an integer ≥ ${min}, got '${value}'`);
     return n;
   };
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number ≥ 0, got '${value}'`);
+  return n;
+}
+
+function duration(value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === undefined || ms <= 0)
+    throw new InvalidArgumentError(`expected a duration such as 30s, 5m or 1h, got '${value}'`);
+  return ms;
 }
 
 function positive(value: string): number {
@@ -175,28 +189,43 @@ export function program(): Command {
     .action((files: string[]) => console.log(runPolicyCheck(files)));
   policy
     .command('simulate')
-    .description('replay a carbon trace through a policy: ρ timeline, FLOPs and CO2e saved, and a chart')
+    .description(
+      'replay a carbon trace through a policy on the execution model (ρ makes steps cheaper, not slower): finish, mean ρ, energy and CO2e against full, same_compute and shift_only baselines',
+    )
     .argument('<file>', 'policy YAML file')
     .requiredOption('-t, --trace <file>', 'CSV (time,intensity) or JSON trace')
+    .option('--steps <n>', 'steps the job has to run', integer(1))
+    .option('--step-seconds <s>', 'seconds of one full fine-tuning step on the target machine', positive)
     .option(
-      '--job-flops <flops>',
-      'full fine-tuning FLOPs of the job (stops when done; budget policies plan for it)',
+      '--step-flops <flops>',
+      'modeled FLOPs of one full-FT step (greentrainer plan); else compute is counted in full steps',
       positive,
     )
-    .option('--flops-per-second <flops>', 'FLOPs per second the trainer executes at ρ = 1', positive, 1e14)
+    .option('--power-run <W>', 'watts while training', positive, 400)
     .option(
-      '--joules-per-flop <J>',
-      'energy per FLOP, whole server (about 400 W at 1e14 FLOP/s)',
-      positive,
-      4e-12,
+      '--power-idle <W>',
+      'watts while paused (default 50 with --steps: a GPU idles at about an eighth of its load draw; 0 with --from-run)',
+      nonNegative,
     )
+    .option(
+      '--selection-interval <steps>',
+      'steps between re-selections (selection.interval_steps)',
+      integer(1),
+      200,
+    )
+    .option(
+      '--from-run <dir>',
+      "a daemon's run folder: measure the machine from its timeline.jsonl and compare",
+    )
+    .option('--start <iso>', 'where in the trace the job starts (default: its first point)')
+    .option('--poll <duration>', 'how often the daemon polls (e.g. 5m, 1s)', duration, 5 * 60_000)
     .option(
       '--forecast-hours <h>',
       'how far ahead the policy sees the trace (a perfect forecast)',
       integer(0),
-      24,
+      48,
     )
-    .option('--chart <file.svg>', 'write an SVG chart of intensity and ρ over time')
+    .option('--chart <file.svg>', 'write an SVG chart of intensity, ρ and pauses over time')
     .option('--json', 'print JSON for scripts', false)
     .action((file: string, o) => console.log(runPolicySimulate(file, o)));
 

@@ -23,6 +23,13 @@ const common = {
   stale_after: durationMs.prefault(CARBON_DEFAULTS.stale_after),
   /** Poll schedule for the daemon (node-cron); not used by the providers themselves. */
   poll: z.string().optional(),
+  /** The daemon's forecast fetches (for `budget` policies): how often, and how far ahead. */
+  forecast: z
+    .strictObject({
+      every: durationMs.prefault('30m'),
+      hours: z.int().min(1).max(168).default(48),
+    })
+    .prefault({}),
 };
 const kind = z.enum(['average', 'marginal']);
 const unit = z.enum(['gCO2eq/kWh', 'percentile']);

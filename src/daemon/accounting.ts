@@ -52,9 +52,6 @@ export class Accounting {
   };
   readonly totals: Totals = { flops: 0, flopsFull: 0, energyJoules: 0, emissionsGrams: 0, avoidedGrams: 0 };
   private last: EnergySample = { joules: new Map() };
-  private recentStepSeconds: number[] = [];
-  /** Steps reported since the daemon started (what `totals` sums over). */
-  private stepsSeen = 0;
 
   constructor(
     private readonly run: string,
@@ -65,11 +62,8 @@ export class Accounting {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Full-FT FLOPs the job still needs (its mean per step so far × the steps left); undefined before a step. */
-  get remainingFullFlops(): number | undefined {
-    if (this.stepsSeen === 0) return undefined;
-    return (this.totals.flopsFull / this.stepsSeen) * Math.max(0, this.job.totalSteps - this.job.step);
-  }
+  /** Joules the meter charged to the last step. */
+  lastStepJoules = 0;
 
   get energyMethod(): string {
     return this.meter.method;
@@ -134,15 +128,10 @@ export class Accounting {
     m.stepDuration.observe(run, e.seconds);
     this.totals.flops += e.flops;
     this.totals.flopsFull += e.fullFlops;
-    this.stepsSeen++;
     if (e.executedFlops !== undefined) {
       this.job.executedFlopsRatio = e.executedFlops / e.flops;
       m.executedRatio.set(run, this.job.executedFlopsRatio);
     }
-    this.recentStepSeconds = [...this.recentStepSeconds.slice(-49), e.seconds];
-    const mean = this.recentStepSeconds.reduce((a, b) => a + b, 0) / this.recentStepSeconds.length;
-    this.job.etaSeconds = Math.max(0, e.totalSteps - e.step) * mean;
-    m.eta.set(run, this.job.etaSeconds);
     m.progress.set(run, e.step / e.totalSteps);
 
     const sample = await this.meter.sample({ executedFlops: e.executedFlops ?? e.flops, seconds: e.seconds });
@@ -152,6 +141,7 @@ export class Accounting {
       joules += j;
     }
     this.last = sample;
+    this.lastStepJoules = joules;
     this.totals.energyJoules += joules;
     const g = this.intensity();
     if (g !== undefined && joules > 0) {

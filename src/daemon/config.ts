@@ -42,6 +42,8 @@ export const DaemonConfig = z.strictObject({
       method: z.enum(['auto', 'nvml', 'rapl', 'estimate']).default('auto'),
       joules_per_flop: z.number().positive().optional(),
       watts: z.number().positive().optional(),
+      /** Watts while training is paused, for the planner (a GPU idles at about a tenth of its load). */
+      idle_watts: z.number().nonnegative().default(0),
       nvidia_smi: z.string().optional(),
     })
     .prefault({}),

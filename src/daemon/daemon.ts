@@ -11,11 +11,16 @@ import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { type Decision, evaluate, initialState, type PolicyState } from '../policy/evaluate.js';
+import { type ExecutionModel, runTimeCoefficients, stepCost } from '../schedule/model.js';
+import { Pace } from '../schedule/pace.js';
+import { type Plan, planSpans } from '../schedule/planner.js';
 import type { RunEvent } from '../train/run-events.js';
 import { Accounting } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
 import { type DaemonConfig, readDaemonConfig } from './config.js';
+import { ForecastFeed } from './forecast-feed.js';
 import type { Logger, Secrets } from './logger.js';
+import { RunLog } from './run-log.js';
 import { HttpServer } from './server.js';
 import { Supervisor } from './supervisor.js';
 
@@ -36,7 +41,13 @@ export class Daemon {
   readonly metrics: Metrics = createMetrics();
   private config: DaemonConfig;
   private source!: CarbonFeed;
+  private forecast!: ForecastFeed;
+  private forecastTimer: NodeJS.Timeout | undefined;
   private task: ScheduledTask | undefined;
+  /** The machine as measured from the trainer's steps (the execution model). */
+  private readonly pace = new Pace();
+  private plan: Plan | undefined;
+  private runLog!: RunLog;
   private policyState: PolicyState;
   private decision: Decision = { rho: 1, pause: false, reason: 'starting' };
   private manualPause = false;
@@ -78,7 +89,9 @@ export class Daemon {
   async start(): Promise<{ port: number }> {
     const c = this.config;
     this.useToken(this.readToken(c));
+    this.runLog = new RunLog(c.job.output, (message) => this.d.logger.warn('run log', { message }));
     this.source = this.buildSource(c);
+    this.forecast = this.buildForecast(c);
     this.server = new HttpServer({
       host: c.server.listen.host,
       port: c.server.listen.port,
@@ -112,6 +125,7 @@ export class Daemon {
     this.metrics.jobFailed.set({ run: c.job.name }, 0);
     this.supervisor.start(this.decision.rho, this.decision.pause);
     this.schedule();
+    void this.refreshForecast();
     return { port: address.port };
   }
 
@@ -135,12 +149,14 @@ export class Daemon {
     const listenChanged = JSON.stringify(next.server.listen) !== JSON.stringify(this.config.server.listen);
     this.useToken(token);
     this.source = source;
+    this.forecast = this.buildForecast(next);
     this.config = {
       ...next,
       job: this.config.job,
       server: { ...next.server, listen: this.config.server.listen },
     };
     this.schedule();
+    void this.refreshForecast();
     this.d.logger.info('config reloaded', {
       file: this.configFile,
       ...(jobChanged ? { note: 'job changes apply when the daemon restarts' } : {}),
@@ -154,6 +170,7 @@ export class Daemon {
   async shutdown(signal: string): Promise<'clean' | 'killed' | 'none'> {
     this.d.logger.info('shutting down', { signal, timeout_ms: this.config.shutdown_timeout });
     this.task?.stop();
+    clearInterval(this.forecastTimer);
     await this.polling;
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
     await this.server?.close();
@@ -179,6 +196,13 @@ export class Daemon {
     // Every reason starts at 0, so "no errors" is a series and rate() works from the first failure.
     for (const reason of ERROR_REASONS)
       this.metrics.fetchErrors.inc({ provider: c.carbon.provider, reason }, 0);
+    if (c.carbon.provider === 'trace')
+      this.runLog.append({
+        type: 'trace',
+        time: this.now().toISOString(),
+        file: c.carbon.file,
+        speed: c.carbon.speed,
+      });
     return new CarbonFeed(
       c.carbon,
       {
@@ -189,6 +213,23 @@ export class Daemon {
       },
       Math.min(c.carbon.stale_after, c.policy.stale_after),
     );
+  }
+
+  private buildForecast(c: DaemonConfig): ForecastFeed {
+    return new ForecastFeed(this.source.provider, c.carbon.forecast.hours, this.d.logger, () => this.now());
+  }
+
+  /** Fetches the forecast now and then every `carbon.forecast.every`; decides again when it lands. */
+  private async refreshForecast(): Promise<void> {
+    clearInterval(this.forecastTimer);
+    const fetch = () =>
+      this.forecast
+        .refresh()
+        .then(() => this.decide())
+        .catch((error: unknown) => this.d.logger.error('forecast refresh failed', { error: String(error) }));
+    this.forecastTimer = setInterval(fetch, this.config.carbon.forecast.every);
+    this.forecastTimer.unref();
+    await fetch();
   }
 
   private schedule(): void {
@@ -210,17 +251,20 @@ export class Daemon {
     const r = s.reading;
     if (r) this.metrics.intensity.set({ provider: r.provider, region: r.region }, r.intensity);
     if (s.ageSeconds !== undefined) this.metrics.dataAge.set(s.ageSeconds);
-    const input = r ? { ...r, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
-    // A budget policy plans from the trainer's own count of the work left, once it has one.
-    const left = this.accounting?.remainingFullFlops;
+    const forecast = this.forecast.ahead(now);
+    this.metrics.forecastHorizon.set(this.forecast.horizonSeconds(now));
+    const input = r ? { ...r, forecast, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
+    // A budget policy plans on the machine as measured, once the trainer has stepped.
+    const model = this.model();
     const out = evaluate(
       this.config.policy,
       input,
       this.policyState,
       now,
-      left === undefined ? {} : { remainingFlops: left },
+      model ? { job: { stepsLeft: this.stepsLeft(), model } } : {},
     );
     this.policyState = out.state;
+    this.plan = out.plan;
     let next = out.decision;
     if (this.override && this.override.until > now.getTime())
       next = {
@@ -251,12 +295,92 @@ export class Daemon {
     this.metrics.paused.set(next.pause ? 1 : 0);
     if (prev.rho === next.rho && prev.pause === next.pause && this.timeline.length > 0) return;
     this.timeline.push({ time: now.toISOString(), rho: next.rho, pause: next.pause, reason: next.reason });
+    this.runLog.append({
+      type: 'decision',
+      time: now.toISOString(),
+      rho: next.rho,
+      pause: next.pause,
+      reason: next.reason,
+    });
     this.d.logger.info('decision', { rho: next.rho, pause: next.pause, reason: next.reason });
+    if (prev.pause !== next.pause) this.pace.break();
     if (!this.supervisor) return;
     if (prev.rho !== next.rho) this.supervisor.setRho(next.rho);
     if (prev.pause !== next.pause) {
       if (next.pause) this.supervisor.pause();
       else this.supervisor.resume();
+    }
+  }
+
+  private model(): ExecutionModel | undefined {
+    const c = this.config;
+    return this.pace.model({
+      rhoFloor: this.rhoFloor,
+      selectionIntervalSteps: c.job.selection.interval_steps,
+      powerIdleW: c.energy.idle_watts,
+      powerRunW: c.energy.watts ?? 0,
+    });
+  }
+
+  private stepsLeft(): number {
+    const j = this.accounting?.job;
+    return j ? Math.max(0, j.totalSteps - j.step) : 0;
+  }
+
+  /**
+   * Seconds until the job's last step on the execution model: to the end of the plan's last run
+   * for a budget policy, else the steps left at the current ρ (pauses the policy will take are not
+   * foreseen). Undefined before the machine is measured.
+   */
+  private etaSeconds(now: Date): number | undefined {
+    const m = this.model();
+    if (!m) return undefined;
+    const last = this.plan?.intervals.findLast((g) => g.runSeconds > 0);
+    if (this.plan && last) return (last.from - now.getTime()) / 1000 + last.runSeconds;
+    const { a, b } = runTimeCoefficients(m);
+    return this.stepsLeft() * (a + b * stepCost(m, this.decision.rho));
+  }
+
+  /** What the daemon measured of a trainer event, for the execution model and the run log. */
+  private observe(e: RunEvent, at: Date): void {
+    const time = at.toISOString();
+    if (e.type === 'start') {
+      this.pace.restart(at.getTime());
+      this.runLog.append({
+        type: 'start',
+        time,
+        step: e.step,
+        total_steps: e.totalSteps,
+        rho_floor: e.rhoFloor,
+        interval_steps: this.config.job.selection.interval_steps,
+      });
+    } else if (e.type === 'selection') {
+      this.pace.selection(e.ms / 1000);
+      this.runLog.append({
+        type: 'selection',
+        time,
+        step: e.step,
+        rho: e.rho,
+        ratio: e.flopsRatio,
+        seconds: e.ms / 1000,
+      });
+    } else if (e.type === 'step') {
+      const joules = this.accounting.lastStepJoules;
+      this.pace.step(at.getTime(), { flops: e.flops, fullFlops: e.fullFlops, joules });
+      this.runLog.append({
+        type: 'step',
+        time,
+        step: e.step,
+        rho: e.rho,
+        flops: e.flops,
+        full_flops: e.fullFlops,
+        joules,
+      });
+      const eta = this.etaSeconds(this.now());
+      if (eta !== undefined) {
+        this.accounting.job.etaSeconds = eta;
+        this.metrics.eta.set({ run: this.config.job.name }, eta);
+      }
     }
   }
 
@@ -274,8 +398,10 @@ export class Daemon {
     this.supervisor.on('event', (e: RunEvent) => {
       // One event at a time: an energy sample (nvidia-smi) is async, and two steps' samples must
       // not interleave, or one step's joules would be charged to the other or counted twice.
+      const at = this.now();
       this.accounted = this.accounted
         .then(() => this.accounting.onEvent(e))
+        .then(() => this.observe(e, at))
         .catch((error: unknown) => log.error('accounting failed', { error: String(error) }));
       if (e.type === 'selection')
         log.info('selection', {
@@ -339,6 +465,12 @@ export class Daemon {
     };
   }
 
+  /** The next intervals' decisions: the budget plan, or the decision in force for other maps. */
+  private planJson(now: Date): Array<{ from: string; rho: number; pause: boolean; intensity?: number }> {
+    if (!this.plan) return [{ from: now.toISOString(), rho: this.decision.rho, pause: this.decision.pause }];
+    return planSpans(this.plan).map((s) => ({ ...s, from: new Date(s.from).toISOString() }));
+  }
+
   private statusJson() {
     const now = this.now();
     const s = this.source?.state(now);
@@ -361,6 +493,8 @@ export class Daemon {
         stale: s?.stale ?? true,
         last_error: s?.lastError ? { message: s.lastError.message, at: s.lastError.at.toISOString() } : null,
       },
+      plan: this.planJson(now),
+      forecast: { horizon_seconds: this.forecast?.horizonSeconds(now) ?? 0 },
       decision: {
         ...this.decision,
         override: this.override

@@ -50,6 +50,11 @@ export function createMetrics() {
       help: 'Age of the carbon reading in use',
       registers,
     }),
+    forecastHorizon: new Gauge({
+      name: 'greentrainer_forecast_horizon_seconds',
+      help: 'How far ahead the carbon forecast in use reaches (0: none, the current intensity is assumed to persist)',
+      registers,
+    }),
     fetchErrors: new Counter({
       name: 'greentrainer_carbon_fetch_errors_total',
       help: 'Failed carbon-data polls, by reason',

@@ -3,37 +3,56 @@
  * right axis) over time, with paused intervals shaded. Hand-written SVG, no dependencies; a
  * separate caller of the simulation core, never a flag on it.
  */
+import type { ForecastPoint } from '../carbon/reading.js';
 import type { Simulation } from './simulate.js';
 
 const W = 900;
 const H = 320;
 const M = { left: 56, right: 48, top: 28, bottom: 40 };
 
-export function simulationChart(sim: Simulation, title: string, unitLabel: string): string {
-  const steps = sim.steps;
-  const t0 = steps[0]!.time.getTime();
-  const t1 = steps.at(-1)!.time.getTime() + (steps.length > 1 ? t1Step(sim) : 1);
-  const maxI = niceCeil(Math.max(...steps.map((s) => s.intensity)));
-  const x = (t: number) => M.left + ((t - t0) / (t1 - t0)) * (W - M.left - M.right);
+/**
+ * Intensity (`points`, red), the policy's ρ (green, until the job finishes) and its paused spans
+ * (grey); a dashed line at the finish and a dotted one at the deadline.
+ */
+export function simulationChart(
+  sim: Simulation,
+  points: readonly ForecastPoint[],
+  title: string,
+  unitLabel: string,
+): string {
+  const t0 = sim.start.getTime();
+  const t1 = sim.end.getTime();
+  const shown = points.filter((p, k) => p.time.getTime() < t1 && (points[k + 1]?.time.getTime() ?? t1) > t0);
+  const maxI = niceCeil(Math.max(...shown.map((p) => p.intensity)));
+  const x = (t: number) =>
+    M.left + ((Math.min(t1, Math.max(t0, t)) - t0) / (t1 - t0)) * (W - M.left - M.right);
   const yI = (v: number) => H - M.bottom - (v / maxI) * (H - M.top - M.bottom);
   const yR = (rho: number) => H - M.bottom - rho * (H - M.top - M.bottom);
-  const end = (k: number) => steps[k + 1]?.time.getTime() ?? t1;
-  const paused = steps
-    .map((s, k) =>
-      s.decision.pause
-        ? rect(x(s.time.getTime()), M.top, x(end(k)) - x(s.time.getTime()), H - M.top - M.bottom)
-        : '',
-    )
+  const stop = sim.policy.finish ?? t1;
+  const spans = sim.timeline
+    .map((e, k) => ({
+      ...e,
+      from: e.time.getTime(),
+      to: Math.min(stop, sim.timeline[k + 1]?.time.getTime() ?? stop),
+    }))
+    .filter((e) => e.to > e.from);
+  const paused = spans
+    .filter((e) => e.decision.pause)
+    .map((e) => rect(x(e.from), M.top, x(e.to) - x(e.from), H - M.top - M.bottom))
     .join('');
-  const intensity = steps
-    .map((s, k) => `${k === 0 ? 'M' : 'L'}${f(x(s.time.getTime()))},${f(yI(s.intensity))}`)
+  const intensity = shown
+    .map((p, k) => `${k === 0 ? 'M' : 'L'}${f(x(p.time.getTime()))},${f(yI(p.intensity))}`)
     .join('');
-  const rho = steps
-    .map((s, k) => {
-      const y = f(yR(s.decision.pause ? 0 : s.decision.rho));
-      return `${k === 0 ? 'M' : 'L'}${f(x(s.time.getTime()))},${y}H${f(x(end(k)))}`;
+  const rho = spans
+    .map((e, k) => {
+      const y = f(yR(e.decision.pause ? 0 : e.decision.rho));
+      return `${k === 0 ? 'M' : 'L'}${f(x(e.from))},${y}H${f(x(e.to))}`;
     })
     .join('');
+  const mark = (t: number | undefined, dash: string) =>
+    t === undefined || t > t1
+      ? ''
+      : `<line x1="${f(x(t))}" x2="${f(x(t))}" y1="${M.top}" y2="${H - M.bottom}" stroke="#333" stroke-dasharray="${dash}"/>`;
   const yTicks = [0, 0.25, 0.5, 0.75, 1].map((q) => {
     const y = f(yR(q));
     return (
@@ -46,7 +65,7 @@ export function simulationChart(sim: Simulation, title: string, unitLabel: strin
     (t) => `<text x="${f(x(t))}" y="${H - M.bottom + 16}" class="c">${label(t, t1 - t0)}</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11" role="img">
-<title>${xmlEscape(title)}: intensity and ρ over time</title>
+<title>${xmlEscape(title)}: intensity, ρ and pauses over time</title>
 <style>.grid{stroke:#ddd}.l{text-anchor:end;dominant-baseline:middle}.r{dominant-baseline:middle}.c{text-anchor:middle}</style>
 <rect width="${W}" height="${H}" fill="#fff"/>
 <text x="${M.left}" y="16" font-size="13">${xmlEscape(title)}</text>
@@ -54,21 +73,17 @@ ${yTicks.join('\n')}
 ${paused}
 <path d="${intensity}" fill="none" stroke="#c0392b" stroke-width="1.5"/>
 <path d="${rho}" fill="none" stroke="#1e7b34" stroke-width="2"/>
+${mark(sim.policy.finish, '6 3')}${mark(sim.deadline?.getTime(), '2 3')}
 ${xTicks.join('\n')}
 <text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" class="c" fill="#c0392b">intensity (${xmlEscape(unitLabel)})</text>
-<text x="${W - 10}" y="${H / 2}" transform="rotate(90 ${W - 10} ${H / 2})" class="c" fill="#1e7b34">ρ</text>
+<text x="${W - 10}" y="${H / 2}" transform="rotate(90 ${W - 10} ${H / 2})" class="c" fill="#1e7b34">ρ (grey: paused)</text>
 </svg>
 `;
 }
 
-function t1Step(sim: Simulation): number {
-  const s = sim.steps;
-  return s.at(-1)!.time.getTime() - s.at(-2)!.time.getTime();
-}
-
 const f = (v: number) => v.toFixed(1);
 const rect = (x: number, y: number, w: number, h: number) =>
-  `<rect x="${f(x)}" y="${f(y)}" width="${f(w)}" height="${f(h)}" fill="#eee"/>`;
+  `<rect class="paused" x="${f(x)}" y="${f(y)}" width="${f(w)}" height="${f(h)}" fill="#ddd"/>`;
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 function niceCeil(v: number): number {
@@ -76,9 +91,11 @@ function niceCeil(v: number): number {
   return Math.ceil(v / step) * step;
 }
 
-/** Ticks every 3 h for a day or less, every day beyond. */
+const TICK_STEPS_S = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400];
+
+/** At most 10 ticks, on round times. */
 function timeTicks(t0: number, t1: number): number[] {
-  const step = t1 - t0 <= 2 * 86_400_000 ? 3 * 3600_000 : 86_400_000;
+  const step = (TICK_STEPS_S.find((s) => (t1 - t0) / (s * 1000) <= 10) ?? 7 * 86_400) * 1000;
   const first = Math.ceil(t0 / step) * step;
   return Array.from({ length: Math.floor((t1 - first) / step) + 1 }, (_, k) => first + k * step).filter(
     (t) => t < t1,
@@ -87,5 +104,6 @@ function timeTicks(t0: number, t1: number): number[] {
 
 function label(t: number, span: number): string {
   const iso = new Date(t).toISOString();
+  if (span <= 10 * 60_000) return `${iso.slice(11, 19)}Z`;
   return span <= 2 * 86_400_000 ? `${iso.slice(11, 16)}Z` : iso.slice(0, 10);
 }

@@ -7,7 +7,8 @@
  * ρ changes wait for the dwell time.
  */
 import type { Reading } from '../carbon/reading.js';
-import { planBudget } from './budget.js';
+import type { Plan } from '../schedule/planner.js';
+import { chooseBudget, type JobProgress } from './budget.js';
 import { mapIntensity, round, unitLabel } from './maps.js';
 import type { Policy } from './schema.js';
 import { activeWindows } from './windows.js';
@@ -26,20 +27,20 @@ export interface PolicyState {
   readonly changedAt?: Date;
   /** When the previous evaluation ran. */
   readonly evaluatedAt?: Date;
-  /** Budget map: the deadline fixed at the first evaluation, and full-FT FLOPs still to do. */
+  /** Budget map: the deadline, fixed at the first evaluation. */
   readonly deadline?: Date;
-  readonly remainingFlops?: number;
 }
 
 export interface EvaluateOptions {
-  /** Budget map: overrides `job_flops` at the first evaluation (`--job-flops`). */
-  readonly jobFlops?: number;
-  /**
-   * Budget map: full fine-tuning FLOPs the job still needs, as the trainer counts them (the
-   * daemon). Whenever given it replaces the estimate, which otherwise counts ρ × flops_per_second
-   * of work for every second since the last evaluation.
-   */
-  readonly remainingFlops?: number;
+  /** Budget map: the steps left and the job's execution model; without them it cannot plan. */
+  readonly job?: JobProgress;
+}
+
+export interface Evaluation {
+  readonly decision: Decision;
+  readonly state: PolicyState;
+  /** Budget map: the plan behind the decision. */
+  readonly plan?: Plan;
 }
 
 export function initialState(policy: Policy): PolicyState {
@@ -52,13 +53,14 @@ export function evaluate(
   state: PolicyState,
   now: Date,
   options: EvaluateOptions = {},
-): { decision: Decision; state: PolicyState } {
+): Evaluation {
   const first = state.evaluatedAt === undefined;
-  const s = { ...progress(policy, state, now, options), evaluatedAt: now };
-  const finish = (rho: number, pause: boolean, reason: string) => {
+  const s = { ...state, ...fixDeadline(policy, state, now), evaluatedAt: now };
+  let plan: Plan | undefined;
+  const finish = (rho: number, pause: boolean, reason: string): Evaluation => {
     const changed = !first && rho !== s.rho;
     const next: PolicyState = { ...s, rho, paused: pause, ...(changed ? { changedAt: now } : {}) };
-    return { decision: { rho, pause, reason }, state: next };
+    return { decision: { rho, pause, reason }, state: next, ...(plan ? { plan } : {}) };
   };
   const staleWhy = staleness(policy, reading, now);
   if (staleWhy || !reading) {
@@ -85,7 +87,20 @@ export function evaluate(
   const lo = Math.max(policy.rho_min, ...windows.map((w) => w.rho_min ?? 0));
   const hi = Math.min(policy.rho_max, ...windows.map((w) => w.rho_max ?? 1));
   const clamp = (rho: number) => Math.min(hi, Math.max(lo, rho));
-  const target = chooseRho(policy, reading, s, now, clamp, first);
+  let target: { rho: number; why: string };
+  if (policy.map.type === 'budget') {
+    if (!options.job)
+      target = {
+        rho: clamp(policy.map.min_mean_rho ?? 1),
+        why: `intensity ${round(reading.intensity)} g/kWh; the job's speed is not measured yet (it is from its first steps)`,
+      };
+    else {
+      const b = chooseBudget(policy.map, reading, options.job, now, s.deadline!, { lo, hi });
+      plan = b.plan;
+      if (b.pause) return finish(s.rho, true, `${b.why} → pause`);
+      target = { rho: b.rho, why: b.why };
+    }
+  } else target = chooseRho(policy, reading, s, clamp, first);
   const bounded = clamp(target.rho);
   const bounds = bounded === target.rho ? '' : ` (bounded to [${round(lo)}, ${round(hi)}])`;
   const dwellLeft = s.changedAt ? policy.min_dwell - (now.getTime() - s.changedAt.getTime()) : 0;
@@ -113,33 +128,10 @@ function chooseRho(
   policy: Policy,
   reading: Reading,
   s: PolicyState,
-  now: Date,
   clamp: (rho: number) => number,
   first: boolean,
 ): { rho: number; why: string } {
-  const map = policy.map;
-  if (map.type === 'budget') {
-    if (s.remainingFlops === undefined)
-      return {
-        rho: clamp(1),
-        why: `intensity ${round(reading.intensity)} g/kWh; the job's FLOPs are not known yet (no job_flops; the trainer counts them from its first step)`,
-      };
-    const plan = planBudget({
-      now,
-      deadline: s.deadline!,
-      remainingFlops: s.remainingFlops,
-      flopsPerSecond: map.flops_per_second,
-      intervalMs: map.interval,
-      rhoMin: clamp(0),
-      rhoMax: clamp(1),
-      currentIntensity: reading.intensity,
-      forecast: reading.forecast ?? [],
-    });
-    const left = `${(s.remainingFlops / map.flops_per_second / 3600).toFixed(1)} h of full-FT work left`;
-    const until = `${((s.deadline!.getTime() - now.getTime()) / 3600_000).toFixed(1)} h to the deadline`;
-    const why = plan.feasible ? `${left}, ${until}` : `${left} but only ${until}: cannot finish in time`;
-    return { rho: plan.rho[0]!, why: `intensity ${round(reading.intensity)} g/kWh; ${why}` };
-  }
+  const map = policy.map as Exclude<Policy['map'], { type: 'budget' }>;
   const m = mapIntensity(map, reading.intensity, policy.unit);
   if (first || policy.hysteresis === 0 || s.paused) return m;
   // Schmitt trigger: keep ρ while it is what the map gives somewhere within ±hysteresis of the intensity.
@@ -153,22 +145,10 @@ function chooseRho(
   return m;
 }
 
-/**
- * Budget map: fix the deadline at the first evaluation; take the work left from the trainer's count
- * when there is one, else from `job_flops` at first and then less the work done since the last.
- */
-function progress(policy: Policy, s: PolicyState, now: Date, o: EvaluateOptions): PolicyState {
+/** Budget map: a relative deadline counts from the first evaluation and then stays fixed. */
+function fixDeadline(policy: Policy, s: PolicyState, now: Date): Pick<PolicyState, 'deadline'> {
   const map = policy.map;
-  if (map.type !== 'budget') return s;
-  const deadline =
-    s.deadline ??
-    (typeof map.deadline === 'string' ? new Date(map.deadline) : new Date(now.getTime() + map.deadline));
-  if (o.remainingFlops !== undefined) return { ...s, deadline, remainingFlops: o.remainingFlops };
-  if (s.remainingFlops === undefined) {
-    const jobFlops = o.jobFlops ?? map.job_flops;
-    return { ...s, deadline, ...(jobFlops === undefined ? {} : { remainingFlops: jobFlops }) };
-  }
-  const seconds = s.evaluatedAt ? (now.getTime() - s.evaluatedAt.getTime()) / 1000 : 0;
-  const done = s.paused ? 0 : s.rho * map.flops_per_second * seconds;
-  return { ...s, deadline, remainingFlops: Math.max(0, s.remainingFlops - done) };
+  if (map.type !== 'budget' || s.deadline) return {};
+  const d = map.deadline;
+  return { deadline: typeof d === 'string' ? new Date(d) : new Date(now.getTime() + d) };
 }

@@ -47,17 +47,40 @@ export const stepsMap = z.strictObject({
   steps: z.array(point).min(1, { message: 'expected at least one step' }).superRefine(monotone('threshold')),
 });
 
-export const budgetMap = z.strictObject({
-  type: z.literal('budget'),
-  /** An ISO time, or a duration after the first evaluation (`72h`). */
-  deadline: z.union([z.iso.datetime({ offset: true }), durationMs]),
-  /** Full fine-tuning FLOPs the job still needs (ρ = 1 for every step); `--job-flops` overrides. */
-  job_flops: z.number().positive().optional(),
-  /** FLOPs per second the trainer executes at ρ = 1. */
-  flops_per_second: z.number().positive(),
-  /** Planning step; forecasts are resampled to it. */
-  interval: durationMs.prefault('30m'),
-});
+/** A key that was removed: accepted by the parser only to say what replaced it. */
+const removed = (message: string) =>
+  z
+    .unknown()
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v !== undefined) ctx.addIssue({ code: 'custom', message });
+    });
+
+const NO_THROTTLE =
+  'removed: ρ is not a throttle (a lower ρ finishes the same steps sooner); the planner measures the trainer instead. Give min_mean_rho or budget_g (README: How ρ meets the clock)';
+
+export const budgetMap = z
+  .strictObject({
+    type: z.literal('budget'),
+    /** An ISO time, or a duration after the first evaluation (`72h`). */
+    deadline: z.union([z.iso.datetime({ offset: true }), durationMs]),
+    /** Quality target: the step-weighted mean ρ the job must keep; CO2e is minimised. */
+    min_mean_rho: rho.optional(),
+    /** Or: grams of CO2e the job's training may emit from now on; mean ρ is maximised. */
+    budget_g: z.number().positive({ message: 'budget_g must be > 0 grams' }).optional(),
+    /** Planning step; forecasts are averaged over it. */
+    interval: durationMs.prefault('30m'),
+    flops_per_second: removed(NO_THROTTLE),
+    job_flops: removed(`${NO_THROTTLE}; the job's steps come from the trainer or --steps`),
+  })
+  .superRefine((m, ctx) => {
+    if ((m.min_mean_rho === undefined) === (m.budget_g === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'a budget map needs exactly one of min_mean_rho (e.g. 0.6) or budget_g (grams of CO2e)',
+      });
+  });
 
 const window = z.strictObject({
   /** `HH:MM` in `timezone`; a window may wrap midnight (`22:00`–`06:00`). */

@@ -259,45 +259,6 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
   });
 });
 
-describe('daemon: a budget policy without job_flops', function () {
-  this.timeout(180_000);
-
-  it('runs at full speed until the trainer has stepped, then plans from its own count of the work left', async () => {
-    await useBackend(testBackend());
-    const s = await daemonSetup();
-    // 1 MFLOP/s at ρ 1: the job's hours of work are a number large enough to read to 0.1 h.
-    const budget = 'map: { type: budget, deadline: 30d, flops_per_second: 1.0e6, interval: 1h }';
-    writeFileSync(s.configFile, s.config().replace(/map: \{ type: steps[^\n]*/, budget));
-    const d = startDaemon(s.configFile);
-    try {
-      const hours = await until(
-        'a decision planned from the counted work',
-        async () => {
-          const m = /([\d.]+) h of full-FT work left/.exec((await status(s)).decision.reason);
-          return m ? Number(m[1]) : undefined;
-        },
-        90_000,
-      );
-      const st = await status(s);
-      const text = await scrape(s);
-      const perStep =
-        metric(text, 'greentrainer_training_flops_full_total', 'run="tiny"')! /
-        metric(text, 'greentrainer_training_steps_total', 'run="tiny"')!;
-      const expected = ((st.job.totalSteps - st.job.step) * perStep) / 1e6 / 3600;
-      assert.ok(
-        Math.abs(hours / expected - 1) < 0.05,
-        `${hours} h left in the decision, ${expected} h counted`,
-      );
-      const first = logRecords(d).find((r) => r.message === 'decision')!;
-      assert.match(first.reason as string, /FLOPs are not known yet/);
-      assert.equal(first.rho, 1);
-    } finally {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
-  });
-});
-
 describe('daemon configs', () => {
   it('config/daemon.example.yaml and demo/daemon.yaml are valid', () => {
     for (const f of ['../../config/daemon.example.yaml', '../../demo/daemon.yaml']) {

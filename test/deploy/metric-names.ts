@@ -15,6 +15,7 @@ export const GREENTRAINER_METRICS = {
   greentrainer_rho_floor: { type: 'gauge', labels: [] },
   greentrainer_carbon_intensity_grams_per_kwh: { type: 'gauge', labels: ['provider', 'region'] },
   greentrainer_carbon_data_age_seconds: { type: 'gauge', labels: [] },
+  greentrainer_forecast_horizon_seconds: { type: 'gauge', labels: [] },
   greentrainer_carbon_fetch_errors_total: { type: 'counter', labels: ['provider', 'reason'] },
   greentrainer_paused: { type: 'gauge', labels: [] },
   greentrainer_training_flops_total: { type: 'counter', labels: ['run'] },

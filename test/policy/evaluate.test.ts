@@ -148,38 +148,43 @@ describe('policy/evaluate', () => {
     assert.equal(ds[0]!.reason, 'window 01:00–01:30 → pause');
   });
 
-  it('budget: plans from the trainer’s count of the work left when given, and from job_flops otherwise', () => {
-    const rate = 1e12; // full-FT FLOPs per second at ρ = 1
-    const budget = (jobFlops?: number) =>
-      policy({
-        map: {
-          type: 'budget',
-          deadline: '10h',
-          flops_per_second: rate,
-          interval: '30m',
-          ...(jobFlops === undefined ? {} : { job_flops: jobFlops }),
-        },
-      });
-    const hours = (h: number) => h * 3600 * rate;
-    // Open loop: 4 h of work; after an hour at ρ 1 it estimates 3 h left.
-    let s = initialState(budget(hours(4)));
-    s = evaluate(budget(hours(4)), reading(0, 100), s, at(0)).state;
-    assert.equal(s.remainingFlops, hours(4));
-    const open = evaluate(budget(hours(4)), reading(60, 100), { ...s, rho: 1 }, at(60));
-    assert.equal(open.state.remainingFlops, hours(3));
-    // The trainer says 8 h are left (it ran slower than flops_per_second): that is what counts.
-    const counted = evaluate(budget(hours(4)), reading(60, 100), { ...s, rho: 1 }, at(60), {
-      remainingFlops: hours(8),
-    });
-    assert.equal(counted.state.remainingFlops, hours(8));
-    assert.match(counted.decision.reason, /8\.0 h of full-FT work left, 9\.0 h to the deadline/);
-    // No job_flops and no count yet: full speed, said so, deadline fixed; then the count takes over.
-    const first = evaluate(budget(), reading(0, 100), initialState(budget()), at(0));
-    assert.equal(first.decision.rho, 1);
-    assert.match(first.decision.reason, /FLOPs are not known yet/);
+  it('budget: runs at the quality target until the machine is measured, then pauses for a cleaner forecast interval', () => {
+    const budget = policy({ map: { type: 'budget', deadline: '10h', min_mean_rho: 0.6, interval: '1h' } });
+    const first = evaluate(budget, reading(0, 300), initialState(budget), at(0));
+    assert.deepEqual([first.decision.rho, first.decision.pause], [0.6, false]);
+    assert.match(first.decision.reason, /the job's speed is not measured yet/);
     assert.equal(first.state.deadline?.getTime(), at(600).getTime());
-    const later = evaluate(budget(), reading(30, 100), first.state, at(30), { remainingFlops: hours(1) });
-    assert.match(later.decision.reason, /1\.0 h of full-FT work left, 9\.5 h to the deadline/);
-    assert.ok(later.decision.rho < 1, `1 h of work in 9.5 h runs below full speed: ρ ${later.decision.rho}`);
+    // 100 steps of 36 s at ρ 1 (a full step's FLOPs at 1e12 FLOP/s): 0.6 h at ρ 0.6. The next hour is cleaner.
+    const model = {
+      fullStepFlops: 36e12,
+      flopsPerSecond: 1e12,
+      stepOverheadSeconds: 0,
+      selectionSeconds: 0,
+      selectionIntervalSteps: 1000,
+      rhoFloor: 0.3,
+      powerRunW: 300,
+      powerIdleW: 0,
+    };
+    const r = {
+      ...reading(30, 300),
+      forecast: [
+        { time: at(60), intensity: 80 },
+        { time: at(120), intensity: 300 },
+      ],
+    };
+    const later = evaluate(budget, r, first.state, at(30), { job: { stepsLeft: 100, model } });
+    assert.equal(later.decision.pause, true);
+    assert.match(
+      later.decision.reason,
+      /100 steps at ρ 0\.6 need 0\.6 h of the 9\.5 h to the deadline; a cleaner interval comes later → pause/,
+    );
+    assert.ok(later.plan?.intervals.some((g) => g.runSeconds > 0 && g.intensity === 80));
+    // Behind schedule: 0.6 h of work with 0.5 h left lowers ρ (cheaper, faster steps).
+    const late = evaluate(budget, reading(570, 300), later.state, at(570), {
+      job: { stepsLeft: 100, model },
+    });
+    assert.equal(late.decision.pause, false);
+    assert.equal(late.decision.rho, 0.5);
+    assert.match(late.decision.reason, /behind schedule: ρ lowered from 0\.6/);
   });
 });

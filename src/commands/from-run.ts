@@ -1,0 +1,89 @@
+/**
+ * `policy simulate --from-run DIR`: what a finished (or running) daemon run tells the simulator —
+ * the machine's measured execution model, the steps the job had, when the trainer was ready, the
+ * trace's replay clock — and what really happened, for the comparison.
+ */
+import type { Trace } from '../carbon/trace-file.js';
+import type { RunLogRecord } from '../daemon/run-log.js';
+import { replayedTrace } from '../policy/simulate.js';
+import type { IntensityCurve } from '../schedule/intensity-curve.js';
+import type { ExecutionModel } from '../schedule/model.js';
+import { JOULES_PER_KWH } from '../schedule/model.js';
+import { Pace } from '../schedule/pace.js';
+
+export interface RunMeasurement {
+  readonly model: ExecutionModel;
+  readonly steps: number;
+  /** The daemon's first decision: where the simulation starts. */
+  readonly start: Date;
+  /** The trainer's start: its first step can come no sooner. */
+  readonly readyAt: Date;
+  /** The trace in the run's wall clock (replay origin and speed from the log), if it replayed one. */
+  readonly trace: Trace;
+  readonly stepEnds: readonly number[];
+  readonly stepJoules: readonly number[];
+  readonly finish: number | undefined;
+  readonly meanRho: number;
+  readonly flops: number;
+  readonly energyJ: number;
+  readonly pausedSeconds: number;
+}
+
+type Of<T extends RunLogRecord['type']> = Extract<RunLogRecord, { type: T }>;
+
+export function measureRun(
+  records: readonly RunLogRecord[],
+  trace: Trace,
+  priors: { powerIdleW: number; powerRunW: number },
+): RunMeasurement {
+  const start = records.find((r): r is Of<'start'> => r.type === 'start');
+  if (!start) throw new Error('the run log has no trainer start: the trainer never ran');
+  const at = (r: RunLogRecord) => Date.parse(r.time);
+  const pace = new Pace(Number.MAX_SAFE_INTEGER);
+  let paused = false;
+  let pausedSince: number | undefined;
+  let pausedSeconds = 0;
+  const steps: Of<'step'>[] = [];
+  for (const r of records) {
+    if (r.type === 'start') pace.restart(at(r));
+    else if (r.type === 'selection') pace.selection(r.seconds);
+    else if (r.type === 'step' && at(r) >= at(start)) {
+      steps.push(r);
+      pace.step(at(r), { flops: r.flops, fullFlops: r.full_flops, joules: r.joules });
+    } else if (r.type === 'decision' && r.pause !== paused) {
+      paused = r.pause;
+      pace.break();
+      if (paused) pausedSince = at(r);
+      else if (pausedSince !== undefined) pausedSeconds += (at(r) - pausedSince) / 1000;
+    }
+  }
+  const model = pace.model({
+    rhoFloor: start.rho_floor,
+    selectionIntervalSteps: start.interval_steps,
+    ...priors,
+  });
+  if (!model) throw new Error(`the run log has ${steps.length} steps: too few to measure the machine`);
+  const replay = records.filter((r): r is Of<'trace'> => r.type === 'trace' && at(r) <= at(start)).at(-1);
+  const firstDecision = records.find((r) => r.type === 'decision');
+  const total = start.total_steps - start.step;
+  const stepEnds = steps.map(at);
+  return {
+    model,
+    steps: total,
+    start: new Date(firstDecision ? Math.min(at(firstDecision), at(start)) : at(start)),
+    readyAt: new Date(at(start)),
+    trace: replay ? replayedTrace(trace, new Date(replay.time), replay.speed) : trace,
+    stepEnds,
+    stepJoules: steps.map((s) => s.joules),
+    finish: steps.length >= total ? stepEnds.at(-1) : undefined,
+    meanRho: steps.length > 0 ? steps.reduce((a, s) => a + s.rho, 0) / steps.length : 0,
+    flops: steps.reduce((a, s) => a + s.flops, 0),
+    energyJ: steps.reduce((a, s) => a + s.joules, 0),
+    pausedSeconds,
+  };
+}
+
+/** CO2e of the measured steps' energy at the intensity in force when each ended. */
+export function measuredCo2G(m: RunMeasurement, curve: IntensityCurve): number {
+  return m.stepEnds.reduce((a, t, k) => a + (m.stepJoules[k]! * curve.at(t)) / JOULES_PER_KWH, 0);
+}

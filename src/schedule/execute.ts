@@ -1,0 +1,131 @@
+/**
+ * Plays a job forward on the execution model, the way the daemon and its trainer run it: a
+ * decision (ρ, pause) is taken at every poll and holds until the next; the trainer runs whole
+ * steps back to back, picks up a new ρ or a pause at the next step boundary, and re-selects at
+ * the start, every `selectionIntervalSteps` steps and after each ρ change. Energy is P_run while
+ * stepping or selecting and P_idle while paused; CO2e integrates it against the intensity curve.
+ */
+import type { IntensityCurve } from './intensity-curve.js';
+import { type ExecutionModel, JOULES_PER_KWH, stepCost, stepSeconds } from './model.js';
+
+export interface Decision {
+  readonly rho: number;
+  readonly pause: boolean;
+}
+
+export interface Progress {
+  readonly stepsDone: number;
+  readonly stepsLeft: number;
+}
+
+export interface ExecuteInput {
+  readonly model: ExecutionModel;
+  readonly steps: number;
+  /** Epoch ms. */
+  readonly start: number;
+  /** No step before this (the trainer is loading); polls go on. Default: `start`. */
+  readonly readyAt?: number;
+  /** The run stops here whether or not the job is done (the end of the trace). */
+  readonly end: number;
+  readonly pollMs: number;
+  readonly intensity: IntensityCurve;
+  readonly decide: (now: number, progress: Progress) => Decision;
+}
+
+export interface Execution {
+  readonly steps: number;
+  /** Epoch ms when the last step ended; undefined when the job did not finish before `end`. */
+  readonly finish: number | undefined;
+  /** Step-weighted mean ρ. */
+  readonly meanRho: number;
+  /** Modeled FLOPs of the steps and the re-selections. */
+  readonly flops: number;
+  readonly energyJ: number;
+  readonly co2G: number;
+  readonly pausedSeconds: number;
+  /** End time (ms) of every step, in order. */
+  readonly stepEnds: readonly number[];
+  /** Each decision as it was taken (one per poll that changed it). */
+  readonly decisions: ReadonlyArray<Decision & { readonly time: number }>;
+}
+
+export function execute(x: ExecuteInput): Execution {
+  const m = x.model;
+  let t = x.start;
+  // A poll at the start, then on the poll grid (epoch-aligned, as node-cron fires).
+  let nextPoll = x.start;
+  let decision: Decision = { rho: 1, pause: false };
+  let rhoInUse: number | undefined;
+  let warmedUp = false;
+  let sinceSelection = 0;
+  let flops = 0;
+  let energyJ = 0;
+  let co2G = 0;
+  let pausedSeconds = 0;
+  let rhoSum = 0;
+  const stepEnds: number[] = [];
+  const decisions: Array<Decision & { time: number }> = [];
+  const draw = (t0: number, t1: number, watts: number) => {
+    energyJ += (watts * (t1 - t0)) / 1000;
+    co2G += (watts * x.intensity.integral(t0, t1)) / JOULES_PER_KWH;
+  };
+  // Every poll due by `t` is taken at its own time, with the steps done by then; the trainer
+  // acts on the last one at its next step boundary.
+  const polls = () => {
+    for (; nextPoll <= t; nextPoll = (Math.floor(nextPoll / x.pollMs) + 1) * x.pollMs) {
+      const d = x.decide(nextPoll, { stepsDone: stepEnds.length, stepsLeft: x.steps - stepEnds.length });
+      if (d.rho !== decision.rho || d.pause !== decision.pause || decisions.length === 0)
+        decisions.push({ ...d, time: nextPoll });
+      decision = d;
+    }
+  };
+  while (stepEnds.length < x.steps && t < x.end) {
+    polls();
+    if (t < (x.readyAt ?? t)) {
+      const until = Math.min(nextPoll, x.readyAt!, x.end);
+      draw(t, until, m.powerIdleW);
+      t = until;
+      continue;
+    }
+    if (decision.pause) {
+      const until = Math.min(nextPoll, x.end);
+      draw(t, until, m.powerIdleW);
+      pausedSeconds += (until - t) / 1000;
+      t = until;
+      continue;
+    }
+    if (!warmedUp) {
+      const t1 = t + (m.startSeconds ?? 0) * 1000;
+      draw(t, t1, m.powerRunW);
+      t = t1;
+      warmedUp = true;
+    }
+    if (decision.rho !== rhoInUse || sinceSelection >= m.selectionIntervalSteps) {
+      const t1 = t + m.selectionSeconds * 1000;
+      draw(t, t1, m.powerRunW);
+      flops += m.selectionSeconds * m.flopsPerSecond;
+      t = t1;
+      rhoInUse = decision.rho;
+      sinceSelection = 0;
+    }
+    const t1 = t + stepSeconds(m, rhoInUse) * 1000;
+    draw(t, t1, m.powerRunW);
+    flops += stepCost(m, rhoInUse) * m.fullStepFlops;
+    rhoSum += rhoInUse;
+    sinceSelection++;
+    stepEnds.push(t1);
+    t = t1;
+  }
+  const done = stepEnds.length >= x.steps;
+  return {
+    steps: stepEnds.length,
+    finish: done ? (stepEnds.at(-1) ?? x.start) : undefined,
+    meanRho: stepEnds.length > 0 ? rhoSum / stepEnds.length : 0,
+    flops,
+    energyJ,
+    co2G,
+    pausedSeconds,
+    stepEnds,
+    decisions,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The execution model of a job (DESIGN.md, "How ρ meets the clock"): the one description of how
+ * ρ, steps, time, energy and CO2e relate, shared by the budget planner, `policy simulate` and the
+ * daemon's ETA and plan. Pure: plain numbers in, plain numbers out.
+ *
+ * A step at ρ executes c(ρ)·F FLOPs, c(ρ) = max(ρ, floor) (the selector fills the budget to within
+ * its resolution: 0.396 at ρ 0.4 in bench:selective), and steps run back to back, so a step takes
+ *
+ *     t(ρ) = t₀ + c(ρ)·F / X        seconds   (t₀: what a step costs whatever it trains)
+ *
+ * plus one re-selection (importance passes + DP, `selectionSeconds`) every `selectionIntervalSteps`
+ * steps and at each ρ change. A lower ρ finishes the same steps sooner: ρ is not a throttle.
+ * Power is P_run while the trainer works and P_idle while it is paused; CO2e = ∫ I(t)·P(t) dt.
+ */
+
+export interface ExecutionModel {
+  /** Modeled FLOPs of one full fine-tuning step at the job's shape (F). */
+  readonly fullStepFlops: number;
+  /** FLOP/s the machine executes while training (X): the marginal rate of modeled step FLOPs. */
+  readonly flopsPerSecond: number;
+  /** Seconds a step costs whatever it trains: data, optimizer, framework (t₀ ≥ 0). */
+  readonly stepOverheadSeconds: number;
+  /** Seconds a trainer start costs beyond its first steps' modeled time (warm-up); default 0. */
+  readonly startSeconds?: number;
+  /** Seconds of one re-selection. */
+  readonly selectionSeconds: number;
+  /** Steps between scheduled re-selections (`selection.interval_steps`). */
+  readonly selectionIntervalSteps: number;
+  /** The job's trainable floor: no step costs less than this fraction of F. */
+  readonly rhoFloor: number;
+  /** Watts while training (P_run) and while paused (P_idle). */
+  readonly powerRunW: number;
+  readonly powerIdleW: number;
+}
+
+export const JOULES_PER_KWH = 3.6e6;
+
+/** c(ρ): the fraction of a full step's FLOPs that a step at ρ executes. */
+export function stepCost(m: ExecutionModel, rho: number): number {
+  return Math.max(rho, m.rhoFloor);
+}
+
+/** Seconds of one step at ρ, without re-selections. */
+export function stepSeconds(m: ExecutionModel, rho: number): number {
+  return m.stepOverheadSeconds + (stepCost(m, rho) * m.fullStepFlops) / m.flopsPerSecond;
+}
+
+/**
+ * Run time per step as an affine function of ρ, a + b·ρ (ρ ≥ floor), with the scheduled
+ * re-selections amortised into a. Because it is affine, the run time of any mix of steps
+ * depends only on how many there are and on Σρ: a plan's step-weighted mean ρ is
+ * (R/S − a)/b whatever ρ each step ran at — the fact the planner's optimality rests on.
+ */
+export function runTimeCoefficients(m: ExecutionModel): { a: number; b: number } {
+  return {
+    a: m.stepOverheadSeconds + m.selectionSeconds / m.selectionIntervalSteps,
+    b: m.fullStepFlops / m.flopsPerSecond,
+  };
+}
+
+/** Seconds of run time that S steps at constant ρ need (re-selections amortised). */
+export function runSecondsFor(m: ExecutionModel, steps: number, rho: number): number {
+  const { a, b } = runTimeCoefficients(m);
+  return steps * (a + b * stepCost(m, rho));
+}
+
+/** The constant ρ at which S steps take R seconds of run time (may lie outside [floor, 1]). */
+export function rhoForRunSeconds(m: ExecutionModel, steps: number, runSeconds: number): number {
+  const { a, b } = runTimeCoefficients(m);
+  return (runSeconds / steps - a) / b;
+}
+
+/** Why a model cannot be used, or undefined when it can. */
+export function modelProblem(m: ExecutionModel): string | undefined {
+  const positive = ['fullStepFlops', 'flopsPerSecond', 'selectionIntervalSteps'] as const;
+  for (const k of positive) if (!(m[k] > 0 && Number.isFinite(m[k]))) return `${k} must be > 0, got ${m[k]}`;
+  const nonNegative = [
+    'stepOverheadSeconds',
+    'selectionSeconds',
+    'rhoFloor',
+    'powerRunW',
+    'powerIdleW',
+  ] as const;
+  for (const k of nonNegative)
+    if (!(m[k] >= 0 && Number.isFinite(m[k]))) return `${k} must be ≥ 0, got ${m[k]}`;
+  return undefined;
+}

@@ -1,0 +1,129 @@
+/**
+ * Measures the execution model from what a running job reports: the wall time between
+ * consecutive steps (re-selections taken out, gaps across a pause or a restart skipped) against
+ * the steps' modeled FLOPs, fitted as t = t₀ + FLOPs/X by least squares; P_run from the joules the
+ * meter charged over the same time. The daemon feeds it live; `policy simulate --from-run` feeds
+ * it a run's log, so both see the same numbers. Times are parameters (ms), never read here.
+ */
+import type { ExecutionModel } from './model.js';
+
+export interface Priors {
+  readonly rhoFloor: number;
+  readonly selectionIntervalSteps: number;
+  readonly powerIdleW: number;
+  /** Used until the meter has charged any energy. */
+  readonly powerRunW: number;
+}
+
+interface Sample {
+  readonly seconds: number;
+  readonly flops: number;
+  readonly fullFlops: number;
+  readonly joules: number;
+}
+
+/** Fewer steps than this give no model: the first ones after a warm-up still vary a lot. */
+const MIN_SAMPLES = 20;
+/** Steps after a (re)start that compile kernels and warm caches: not the machine's pace. */
+const WARM_UP_STEPS = 5;
+/** Steps after a start before there is a model (the warm-up, then one gap per sample). */
+export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES + 1;
+
+export class Pace {
+  private samples: Sample[] = [];
+  private selections: number[] = [];
+  private lastStepEnd: number | undefined;
+  private selectionInGap = 0;
+  private warmUp = WARM_UP_STEPS;
+  /** The current warm-up: when it began, its selections (s) and its steps' FLOPs. */
+  private warming: { start: number; selections: number; flops: number[] } | undefined;
+  /** Each warm-up's wall time (s, selections out) and its steps' FLOPs. */
+  private warmUps: Array<{ seconds: number; flops: number[] }> = [];
+
+  constructor(private readonly window = 500) {}
+
+  /** Training paused or resumed: the next gap is not a step's time. */
+  break(): void {
+    this.lastStepEnd = undefined;
+    this.selectionInGap = 0;
+  }
+
+  /** The trainer (re)started at `atMs`: its first steps warm up. */
+  restart(atMs: number): void {
+    this.break();
+    this.warmUp = WARM_UP_STEPS;
+    this.warming = { start: atMs, selections: 0, flops: [] };
+  }
+
+  selection(seconds: number): void {
+    this.selections = [...this.selections.slice(-49), seconds];
+    this.selectionInGap += seconds;
+  }
+
+  step(endMs: number, s: { flops: number; fullFlops: number; joules: number }): void {
+    if (this.warmUp > 0) this.warmingStep(endMs, s.flops);
+    else if (this.lastStepEnd !== undefined) {
+      const seconds = (endMs - this.lastStepEnd) / 1000 - this.selectionInGap;
+      if (seconds > 0) this.samples = [...this.samples.slice(1 - this.window), { ...s, seconds }];
+    }
+    this.lastStepEnd = endMs;
+    this.selectionInGap = 0;
+  }
+
+  private warmingStep(endMs: number, flops: number): void {
+    this.warmUp--;
+    const w = this.warming;
+    if (!w) return;
+    w.selections += this.selectionInGap;
+    w.flops.push(flops);
+    if (this.warmUp === 0) {
+      this.warmUps = [...this.warmUps.slice(-9), { seconds: (endMs - w.start) / 1000 - w.selections, flops: w.flops }];
+      this.warming = undefined;
+    }
+  }
+
+  /** The fitted model, or undefined before enough steps. */
+  model(p: Priors): ExecutionModel | undefined {
+    const n = this.samples.length;
+    if (n < MIN_SAMPLES) return undefined;
+    const sum = (f: (s: Sample) => number) => this.samples.reduce((a, s) => a + f(s), 0);
+    const seconds = sum((s) => s.seconds);
+    const fit = linearFit(this.samples.map((s) => [s.flops, s.seconds] as const));
+    const joules = sum((s) => s.joules);
+    const selectionSeconds =
+      this.selections.length > 0 ? this.selections.reduce((a, b) => a + b, 0) / this.selections.length : 0;
+    const flopsPerSecond = fit ? 1 / fit.slope : sum((s) => s.flops) / seconds;
+    const t0 = fit ? fit.intercept : 0;
+    // What a start costs beyond its steps' modeled time: loading kernels, first allocations.
+    const excess = this.warmUps.map((w) => w.seconds - w.flops.reduce((a, f) => a + t0 + f / flopsPerSecond, 0));
+    return {
+      fullStepFlops: sum((s) => s.fullFlops) / n,
+      flopsPerSecond,
+      stepOverheadSeconds: t0,
+      startSeconds: excess.length > 0 ? Math.max(0, excess.reduce((a, b) => a + b, 0) / excess.length) : 0,
+      selectionSeconds,
+      selectionIntervalSteps: p.selectionIntervalSteps,
+      rhoFloor: p.rhoFloor,
+      powerRunW: joules > 0 ? joules / seconds : p.powerRunW,
+      powerIdleW: p.powerIdleW,
+    };
+  }
+}
+
+/**
+ * Least squares y = intercept + slope·x; undefined when the x spread is too small to separate the
+ * two (constant ρ) or the fit is unphysical (slope ≤ 0 or intercept < 0): then t₀ = 0, X = ΣF/Σt.
+ */
+function linearFit(
+  points: ReadonlyArray<readonly [number, number]>,
+): { slope: number; intercept: number } | undefined {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  if (Math.sqrt(sxx / n) < 0.05 * mx) return undefined;
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  return slope > 0 && intercept >= 0 ? { slope, intercept } : undefined;
+}

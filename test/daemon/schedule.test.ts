@@ -1,0 +1,148 @@
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPolicySimulate } from '../../src/commands/policy.js';
+import { testBackend, useBackend } from '../helpers/backend.js';
+import {
+  type DaemonSetup,
+  daemonSetup,
+  getJson,
+  logRecords,
+  metric,
+  startDaemon,
+  until,
+} from '../helpers/daemon.js';
+
+/**
+ * The simulator predicts the daemon: the real daemon runs a short job on a replayed trace (30
+ * trace minutes = 9 s), then `policy simulate --from-run` replays the same policy on the same
+ * trace with the machine measured from that run. Finish time and steps per trace interval must
+ * agree within ±10 %.
+ */
+interface Row {
+  readonly steps: number;
+  readonly measured_steps: number;
+}
+
+interface Simulated {
+  readonly policy: { steps: number; finish: string | null };
+  readonly measured: { steps: number; finish: string | null };
+  readonly start: string;
+  readonly intervals: readonly Row[];
+}
+
+const POLICIES = {
+  linear: 'map: { type: linear, points: [[100, 1.0], [300, 0.5]] }',
+  budget: 'map: { type: budget, deadline: 120s, min_mean_rho: 0.6, interval: 9s }',
+};
+
+async function runToEnd(
+  kind: keyof typeof POLICIES,
+): Promise<{ s: DaemonSetup; sim: Simulated; policy: string }> {
+  const s = await daemonSetup();
+  // 1,000 steps (10 epochs of 100 batches); 30 trace minutes last 9 s; polled every second.
+  const config = s
+    .config()
+    .replace(/map: \{ type: steps[^\n]*/, POLICIES[kind])
+    .replace('speed: 600', 'speed: 200')
+    .replace('epochs: 50', 'epochs: 10')
+    .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
+  writeFileSync(s.configFile, `${config}exit_when_done: true\n`);
+  const policy = join(s.dir, 'policy.yaml');
+  writeFileSync(policy, `policy:\n  ${POLICIES[kind]}\n  rho_min: 0.5\n`);
+  const d = startDaemon(s.configFile);
+  const { code } = await d.exited;
+  assert.equal(code, 0, d.output.slice(-20).join('\n'));
+  const out = runPolicySimulate(policy, {
+    trace: join(s.dir, 'trace.csv'),
+    fromRun: join(s.dir, 'run'),
+    powerRun: 400,
+    selectionInterval: 1000,
+    poll: 1000,
+    forecastHours: 48,
+    json: true,
+  });
+  return { s, sim: JSON.parse(out) as Simulated, policy };
+}
+
+function assertPredicted(sim: Simulated): void {
+  assert.equal(sim.measured.steps, 1000);
+  assert.equal(sim.policy.steps, 1000);
+  const start = Date.parse(sim.start);
+  const measured = Date.parse(sim.measured.finish!) - start;
+  const simulated = Date.parse(sim.policy.finish!) - start;
+  assert.ok(
+    Math.abs(simulated / measured - 1) <= 0.1,
+    `finish: simulated ${simulated} ms after the start, measured ${measured} ms`,
+  );
+  // Intervals with at least a tenth of the busiest one's steps (the rest are edges of a few steps).
+  const busiest = Math.max(...sim.intervals.map((i) => i.measured_steps));
+  for (const [k, i] of sim.intervals.entries())
+    if (Math.max(i.steps, i.measured_steps) >= busiest / 10)
+      assert.ok(
+        Math.abs(i.steps - i.measured_steps) <= 0.1 * Math.max(i.steps, i.measured_steps),
+        `interval ${k}: simulated ${i.steps} steps, measured ${i.measured_steps} (${JSON.stringify(sim.intervals)})`,
+      );
+}
+
+describe('daemon: the execution model predicts the daemon', function () {
+  this.timeout(300_000);
+  before(async () => useBackend(testBackend()));
+
+  it('linear policy: policy simulate --from-run gives the measured finish and steps per interval (±10 %)', async () => {
+    const { sim } = await runToEnd('linear');
+    assertPredicted(sim);
+  });
+
+  it('budget policy: pauses in the dirty intervals of the forecast; the simulator predicts it (±10 %)', async () => {
+    const { sim } = await runToEnd('budget');
+    assertPredicted(sim);
+    const paused = sim.intervals.filter((i) => i.measured_steps === 0);
+    assert.ok(paused.length > 0, 'the budget paused at least one interval');
+  });
+});
+
+describe('daemon: a budget policy gets forecasts', function () {
+  this.timeout(120_000);
+  before(async () => useBackend(testBackend()));
+
+  it('shows a plan with pauses in the dirty intervals of the trace forecast, and exports the horizon', async () => {
+    const s = await daemonSetup();
+    const budget = 'map: { type: budget, deadline: 2h, min_mean_rho: 0.6, interval: 3s }';
+    writeFileSync(
+      s.configFile,
+      s
+        .config()
+        .replace(/map: \{ type: steps[^\n]*/, budget)
+        .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }'),
+    );
+    const d = startDaemon(s.configFile);
+    try {
+      const st = await until('a plan', async () => {
+        const b = (await getJson(`${s.url}/v1/status`)).body as {
+          plan: Array<{ from: string; pause: boolean; intensity: number }>;
+        };
+        return b.plan.length > 4 ? b : undefined;
+      });
+      // The trace alternates 100 and 300 g/kWh every 3 s: the plan runs in the 100s, pauses in the 300s.
+      const pauses = st.plan.filter((p) => p.pause);
+      const runs = st.plan.filter((p) => !p.pause);
+      assert.ok(pauses.length >= 2 && runs.length >= 2, JSON.stringify(st.plan));
+      assert.ok(
+        Math.min(...pauses.map((p) => p.intensity)) > Math.max(...runs.map((p) => p.intensity)),
+        JSON.stringify(st.plan),
+      );
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      assert.ok(metric(text, 'greentrainer_forecast_horizon_seconds')! > 60);
+      assert.ok(logRecords(d).some((r) => r.message === 'forecast'));
+      // Until the trainer's first steps measure the machine, it runs at the quality target.
+      const decisions = logRecords(d).filter((r) => r.message === 'decision');
+      assert.match(decisions[0]!.reason as string, /the job's speed is not measured yet/);
+      assert.equal(decisions[0]!.rho, 0.6);
+      assert.ok(decisions.some((r) => /steps at ρ 0\.6 need/.test(r.reason as string)));
+    } finally {
+      d.child.kill('SIGKILL');
+      await d.exited;
+    }
+  });
+});
