@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { runPolicySimulate } from '../../src/commands/policy.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
@@ -143,6 +145,88 @@ describe('daemon: a budget policy gets forecasts', function () {
     } finally {
       d.child.kill('SIGKILL');
       await d.exited;
+    }
+  });
+});
+
+/**
+ * A UK Carbon Intensity API on 127.0.0.1 in its documented format (shared/providers/README.md):
+ * the current half hour is dirty (300), the next clean (90), then 250 and 120 alternating.
+ */
+async function ukServer(): Promise<{ server: Server; url: string; forecasts: () => number }> {
+  let forecasts = 0;
+  const HALF_HOUR = 1_800_000;
+  const period = (from: number, value: number) => ({
+    from: new Date(from).toISOString().slice(0, 16) + 'Z',
+    to: new Date(from + HALF_HOUR).toISOString().slice(0, 16) + 'Z',
+    intensity: { forecast: value, actual: null, index: value > 200 ? 'high' : 'low' },
+  });
+  const server = createServer((req, res) => {
+    const now = Math.floor(Date.now() / HALF_HOUR) * HALF_HOUR;
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    let data: unknown[];
+    if (path === '/intensity') data = [period(now, 300)];
+    else if (/^\/intensity\/[^/]+\/fw48h$/.test(path)) {
+      forecasts++;
+      data = Array.from({ length: 96 }, (_, k) =>
+        period(now + k * HALF_HOUR, k === 0 ? 300 : k % 2 ? 90 + k : 250),
+      );
+    } else {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    forecasts: () => forecasts,
+  };
+}
+
+describe('daemon: a budget policy gets forecasts from a live provider', function () {
+  this.timeout(120_000);
+  before(async () => useBackend(testBackend()));
+
+  it('fetches the UK 48 h forecast, pauses in the dirty half hour and plans the run in the clean one', async () => {
+    const uk = await ukServer();
+    const s = await daemonSetup();
+    const carbon = `carbon:\n  provider: uk-carbon-intensity\n  base_url: ${uk.url}\n  poll: "*/2 * * * * *"\n  timeout: 2s\n`;
+    const config = s
+      .config()
+      .replace(/carbon:\n( {2}[^\n]*\n)+/, carbon)
+      .replace(/map: \{ type: steps[^\n]*/, 'map: { type: budget, deadline: 12h, min_mean_rho: 0.6 }');
+    writeFileSync(s.configFile, config);
+    const d = startDaemon(s.configFile);
+    try {
+      const st = await until(
+        'a paused plan',
+        async () => {
+          const b = (await getJson(`${s.url}/v1/status`)).body as {
+            decision: { pause: boolean; reason: string };
+            plan: Array<{ from: string; pause: boolean; intensity: number }>;
+          };
+          return b.decision.pause && b.plan.length >= 2 ? b : undefined;
+        },
+        90_000,
+      );
+      assert.ok(uk.forecasts() >= 1, 'the daemon asked for the forecast');
+      assert.deepEqual(
+        st.plan.slice(0, 2).map((p) => [p.pause, p.intensity]),
+        [
+          [true, 300],
+          [false, 91],
+        ],
+      );
+      assert.match(st.decision.reason, /a cleaner interval comes later → pause/);
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const horizon = metric(text, 'greentrainer_forecast_horizon_seconds')!;
+      assert.ok(horizon > 46 * 3600 && horizon <= 48 * 3600, `horizon ${horizon} s`);
+    } finally {
+      d.child.kill('SIGKILL');
+      await d.exited;
+      uk.server.close();
     }
   });
 });
