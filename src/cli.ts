@@ -192,7 +192,7 @@ export function program(): Command {
     .description(
       'replay a carbon trace through a policy on the execution model (ρ makes steps cheaper, not slower): finish, mean ρ, energy and CO2e against full, same_compute and shift_only baselines',
     )
-    .argument('<file>', 'policy YAML file')
+    .argument('<file>', 'policy YAML file, or a daemon config (its policy: block)')
     .requiredOption('-t, --trace <file>', 'CSV (time,intensity) or JSON trace')
     .option('--steps <n>', 'steps the job has to run', integer(1))
     .option('--step-seconds <s>', 'seconds of one full fine-tuning step on the target machine', positive)

@@ -16,7 +16,7 @@ export interface RunMeasurement {
   readonly steps: number;
   /** The daemon's first decision: where the simulation starts. */
   readonly start: Date;
-  /** The trainer's start: its first step can come no sooner. */
+  /** The trainer's start (after its evaluation 'before', if any): no step comes sooner. */
   readonly readyAt: Date;
   /** The trace in the run's wall clock (replay origin and speed from the log), if it replayed one. */
   readonly trace: Trace;
@@ -42,11 +42,15 @@ export function measureRun(
   const pace = new Pace(Number.MAX_SAFE_INTEGER);
   let paused = false;
   let pausedSince: number | undefined;
-  let pausedSeconds = 0;
+  const pauses: Array<[number, number]> = [];
   const steps: Of<'step'>[] = [];
+  let ready = at(start);
   for (const r of records) {
     if (r.type === 'start') pace.restart(at(r));
-    else if (r.type === 'selection') pace.selection(r.seconds);
+    else if (r.type === 'evaluation' && r.when === 'before' && at(r) >= at(start)) {
+      pace.restart(at(r));
+      if (steps.length === 0) ready = at(r);
+    } else if (r.type === 'selection') pace.selection(r.seconds);
     else if (r.type === 'step' && at(r) >= at(start)) {
       steps.push(r);
       pace.step(at(r), { flops: r.flops, fullFlops: r.full_flops, joules: r.joules });
@@ -54,7 +58,7 @@ export function measureRun(
       paused = r.pause;
       pace.break();
       if (paused) pausedSince = at(r);
-      else if (pausedSince !== undefined) pausedSeconds += (at(r) - pausedSince) / 1000;
+      else if (pausedSince !== undefined) pauses.push([pausedSince, at(r)]);
     }
   }
   const model = pace.model({
@@ -67,11 +71,15 @@ export function measureRun(
   const firstDecision = records.find((r) => r.type === 'decision');
   const total = start.total_steps - start.step;
   const stepEnds = steps.map(at);
+  if (paused && pausedSince !== undefined) pauses.push([pausedSince, Number.POSITIVE_INFINITY]);
+  // Paused time counts while the job had steps left: until its last step.
+  const lastStep = stepEnds.at(-1) ?? at(start);
+  const pausedSeconds = pauses.reduce((a, [from, to]) => a + Math.max(0, Math.min(to, lastStep) - from) / 1000, 0);
   return {
     model,
     steps: total,
     start: new Date(firstDecision ? Math.min(at(firstDecision), at(start)) : at(start)),
-    readyAt: new Date(at(start)),
+    readyAt: new Date(ready),
     trace: replay ? replayedTrace(trace, new Date(replay.time), replay.speed) : trace,
     stepEnds,
     stepJoules: steps.map((s) => s.joules),

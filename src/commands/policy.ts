@@ -2,9 +2,11 @@
  * `greentrainer policy check` and `policy simulate`: validate policy files, and rehearse a policy
  * on a carbon trace — the ρ timeline, the FLOPs and CO2 it saves, and a chart.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { readTraceFile, type Trace } from '../carbon/trace-file.js';
 import { formatDurationMs } from '../config/duration.js';
+import { readDaemonConfig } from '../daemon/config.js';
 import { readRunLog } from '../daemon/run-log.js';
 import { simulationChart } from '../policy/chart.js';
 import { readPolicyFile } from '../policy/load.js';
@@ -56,7 +58,7 @@ interface Setup {
 }
 
 export function runPolicySimulate(file: string, o: SimulateCommandOptions): string {
-  const policy = readPolicyFile(file);
+  const policy = readPolicyOrDaemonConfig(file);
   const setup = o.fromRun ? fromRun(o.fromRun, o) : fromFlags(o);
   const sim = simulate(policy, setup.trace, setup.input);
   if (o.chart)
@@ -67,6 +69,13 @@ export function runPolicySimulate(file: string, o: SimulateCommandOptions): stri
   const json = simulationJson(sim, setup);
   if (o.json) return JSON.stringify(json, null, 2);
   return formatSimulation(sim, json, file, o);
+}
+
+/** A policy file, or a daemon config (its `policy:` block), as `policy simulate` takes either. */
+function readPolicyOrDaemonConfig(file: string): Policy {
+  const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
+  const daemon = typeof doc === 'object' && doc !== null && 'policy' in doc && 'job' in doc;
+  return daemon ? readDaemonConfig(file).policy : readPolicyFile(file);
 }
 
 function fromFlags(o: SimulateCommandOptions): Setup {
@@ -193,7 +202,10 @@ export function formatSimulation(
     e.decision.pause ? 'pause' : round(e.decision.rho),
     e.decision.reason,
   ]);
-  const kg = (g: number) => (g >= 1000 ? `${(g / 1000).toFixed(2)} kg` : `${g.toFixed(1)} g`);
+  const kg = (g: number) =>
+    g >= 1000 ? `${(g / 1000).toFixed(2)} kg` : g >= 1 ? `${g.toFixed(1)} g` : `${(g * 1000).toFixed(2)} mg`;
+  const energy = (j: number) =>
+    j >= 3.6e6 ? `${(j / 3.6e6).toFixed(2)} kWh` : j >= 3600 ? `${(j / 3600).toFixed(2)} Wh` : `${j.toFixed(1)} J`;
   const flops = (f: number) => (o.stepFlops || o.fromRun ? formatFlops(f) : `${f.toFixed(0)} steps`);
   const policyG = json.policy.co2_g;
   const row = (name: string, r: ReturnType<typeof result>) => [
@@ -202,7 +214,7 @@ export function formatSimulation(
     r.finish ? r.finish.slice(0, 19).replace('T', ' ') : 'not finished',
     r.mean_rho.toFixed(3),
     flops(r.flops),
-    `${(r.energy_j / 3.6e6).toFixed(2)} kWh`,
+    energy(r.energy_j),
     kg(r.co2_g),
     formatDurationMs(r.paused_s * 1000),
     r === json.policy ? '' : percent(r.co2_g > 0 ? 1 - policyG / r.co2_g : 0),

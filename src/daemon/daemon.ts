@@ -354,6 +354,10 @@ export class Daemon {
         rho_floor: e.rhoFloor,
         interval_steps: this.config.job.selection.interval_steps,
       });
+    } else if (e.type === 'evaluation') {
+      // The steps start after it: their warm-up counts from here.
+      if (e.when === 'before') this.pace.restart(at.getTime());
+      this.runLog.append({ type: 'evaluation', time, when: e.when });
     } else if (e.type === 'selection') {
       this.pace.selection(e.ms / 1000);
       this.runLog.append({

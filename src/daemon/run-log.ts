@@ -1,6 +1,6 @@
 /**
  * The daemon's record of a run, `timeline.jsonl` in the run folder: one JSON line per trainer
- * start, step, re-selection and decision, with the wall time the daemon saw it, and the carbon
+ * start, evaluation, step, re-selection and decision, with the wall time the daemon saw it, and the carbon
  * replay's origin when the provider is a trace. `policy simulate --from-run` reads it to measure
  * the machine and to compare its prediction with what happened. Appending never throws: a full
  * disk costs the log, not the daemon (the failure is reported once through `onError`).
@@ -28,6 +28,7 @@ export type RunLogRecord =
       joules: number;
     }
   | { type: 'selection'; time: string; step: number; rho: number; ratio: number; seconds: number }
+  | { type: 'evaluation'; time: string; when: 'before' | 'after' }
   | { type: 'decision'; time: string; rho: number; pause: boolean; reason: string };
 
 export const RUN_LOG = 'timeline.jsonl';

@@ -26,8 +26,8 @@ interface Sample {
 const MIN_SAMPLES = 20;
 /** Steps after a (re)start that compile kernels and warm caches: not the machine's pace. */
 const WARM_UP_STEPS = 5;
-/** Steps after a start before there is a model (the warm-up, then one gap per sample). */
-export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES + 1;
+/** Steps after a start before there is a model (the warm-up, then one sample per step). */
+export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES;
 
 export class Pace {
   private samples: Sample[] = [];
@@ -77,7 +77,10 @@ export class Pace {
     w.selections += this.selectionInGap;
     w.flops.push(flops);
     if (this.warmUp === 0) {
-      this.warmUps = [...this.warmUps.slice(-9), { seconds: (endMs - w.start) / 1000 - w.selections, flops: w.flops }];
+      this.warmUps = [
+        ...this.warmUps.slice(-9),
+        { seconds: (endMs - w.start) / 1000 - w.selections, flops: w.flops },
+      ];
       this.warming = undefined;
     }
   }
@@ -95,7 +98,9 @@ export class Pace {
     const flopsPerSecond = fit ? 1 / fit.slope : sum((s) => s.flops) / seconds;
     const t0 = fit ? fit.intercept : 0;
     // What a start costs beyond its steps' modeled time: loading kernels, first allocations.
-    const excess = this.warmUps.map((w) => w.seconds - w.flops.reduce((a, f) => a + t0 + f / flopsPerSecond, 0));
+    const excess = this.warmUps.map(
+      (w) => w.seconds - w.flops.reduce((a, f) => a + t0 + f / flopsPerSecond, 0),
+    );
     return {
       fullStepFlops: sum((s) => s.fullFlops) / n,
       flopsPerSecond,

@@ -1,0 +1,50 @@
+import { strict as assert } from 'node:assert';
+import { Pace, STEPS_BEFORE_MODEL } from '../../src/schedule/pace.js';
+
+const PRIORS = { rhoFloor: 0.3, selectionIntervalSteps: 50, powerIdleW: 20, powerRunW: 100 };
+
+describe('schedule/pace', () => {
+  it('recovers t₀, X, the re-selection time, P_run and the warm-up cost from step times', () => {
+    const pace = new Pace();
+    let t = 1_000_000;
+    pace.restart(t);
+    // Warm-up: 5 steps of 1 s each, whatever their FLOPs.
+    for (let k = 0; k < 5; k++) pace.step((t += 1000), { flops: 1e9, fullFlops: 2e9, joules: 50 });
+    const truth = (flops: number) => 0.02 + flops / 1e10; // t₀ 20 ms, X 10 GFLOP/s
+    for (let k = 0; k < 60; k++) {
+      const flops = k % 2 ? 2e9 : 1e9;
+      if (k === 30) {
+        pace.selection(0.5); // a re-selection inside the gap is taken out
+        t += 500;
+      }
+      if (k === 40) {
+        pace.break(); // paused: this gap is not a step's time
+        t += 60_000;
+      }
+      const seconds = truth(flops);
+      pace.step((t += seconds * 1000), { flops, fullFlops: 2e9, joules: 100 * seconds });
+    }
+    const m = pace.model(PRIORS)!;
+    assert.ok(Math.abs(m.stepOverheadSeconds - 0.02) < 1e-6, `t₀ ${m.stepOverheadSeconds}`);
+    assert.ok(Math.abs(m.flopsPerSecond / 1e10 - 1) < 1e-6, `X ${m.flopsPerSecond}`);
+    assert.equal(m.fullStepFlops, 2e9);
+    assert.equal(m.selectionSeconds, 0.5);
+    assert.ok(Math.abs(m.powerRunW - 100) < 1e-6);
+    assert.equal(m.powerIdleW, 20);
+    // The warm-up took 5 s for steps the model prices at 5 × (0.02 + 0.1) = 0.6 s.
+    assert.ok(Math.abs(m.startSeconds! - 4.4) < 1e-6, `start ${m.startSeconds}`);
+  });
+
+  it('has no model before the warm-up and enough steps, and falls back to t₀ = 0 at constant FLOPs', () => {
+    const pace = new Pace();
+    let t = 0;
+    pace.restart(t);
+    for (let k = 0; k < STEPS_BEFORE_MODEL - 1; k++) pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
+    assert.equal(pace.model(PRIORS), undefined);
+    pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
+    const m = pace.model(PRIORS)!;
+    assert.equal(m.stepOverheadSeconds, 0);
+    assert.ok(Math.abs(m.flopsPerSecond - 1e10) < 1e-3);
+    assert.equal(m.powerRunW, 100, 'no energy metered yet: the prior');
+  });
+});
