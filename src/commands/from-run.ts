@@ -74,7 +74,10 @@ export function measureRun(
   if (paused && pausedSince !== undefined) pauses.push([pausedSince, Number.POSITIVE_INFINITY]);
   // Paused time counts while the job had steps left: until its last step.
   const lastStep = stepEnds.at(-1) ?? at(start);
-  const pausedSeconds = pauses.reduce((a, [from, to]) => a + Math.max(0, Math.min(to, lastStep) - from) / 1000, 0);
+  const pausedSeconds = pauses.reduce(
+    (a, [from, to]) => a + Math.max(0, Math.min(to, lastStep) - from) / 1000,
+    0,
+  );
   return {
     model,
     steps: total,

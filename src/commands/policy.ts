@@ -205,7 +205,11 @@ export function formatSimulation(
   const kg = (g: number) =>
     g >= 1000 ? `${(g / 1000).toFixed(2)} kg` : g >= 1 ? `${g.toFixed(1)} g` : `${(g * 1000).toFixed(2)} mg`;
   const energy = (j: number) =>
-    j >= 3.6e6 ? `${(j / 3.6e6).toFixed(2)} kWh` : j >= 3600 ? `${(j / 3600).toFixed(2)} Wh` : `${j.toFixed(1)} J`;
+    j >= 3.6e6
+      ? `${(j / 3.6e6).toFixed(2)} kWh`
+      : j >= 3600
+        ? `${(j / 3600).toFixed(2)} Wh`
+        : `${j.toFixed(1)} J`;
   const flops = (f: number) => (o.stepFlops || o.fromRun ? formatFlops(f) : `${f.toFixed(0)} steps`);
   const policyG = json.policy.co2_g;
   const row = (name: string, r: ReturnType<typeof result>) => [

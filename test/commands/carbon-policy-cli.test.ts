@@ -41,7 +41,7 @@ describe('cli carbon and policy', () => {
     );
   });
 
-  it('simulates a policy on a trace, printing savings and writing the chart', () => {
+  it('simulates a policy on a trace against the three baselines and writes the chart', () => {
     const chart = join(dir, 'chart.svg');
     const r = cli([
       'policy',
@@ -49,13 +49,35 @@ describe('cli carbon and policy', () => {
       'config/policies/balanced.yaml',
       '--trace',
       'config/traces/uk-day.csv',
+      '--steps',
+      '2000',
+      '--step-seconds',
+      '10',
+      '--step-flops',
+      '1e15',
       '--chart',
       chart,
     ]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /constant ρ = 1 +\S+ EFLOP +\S+ kg +\d+\.\d %, \d+\.\d %/);
-    assert.match(r.stdout, /same FLOPs, evenly/);
+    assert.match(
+      r.stdout,
+      /^full \(ρ 1\) +2000 +2026-04-14 \d\d:\d\d:\d\d +1\.000 +\S+ EFLOP +\S+ kWh +\S+ g +0s +\d+\.\d %$/m,
+    );
+    assert.match(r.stdout, /^same_compute +2000 /m);
+    assert.match(r.stdout, /^shift_only \(ρ 1\) +2000 /m);
     assert.match(readFileSync(chart, 'utf8'), /^<svg /);
+  });
+
+  it('refuses to simulate without the job (--steps and --step-seconds, or --from-run)', () => {
+    const r = cli([
+      'policy',
+      'simulate',
+      'config/policies/balanced.yaml',
+      '--trace',
+      'config/traces/uk-day.csv',
+    ]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /policy simulate needs --steps N and --step-seconds T, or --from-run DIR/);
   });
 
   it('prints a reading as JSON', () => {

@@ -19,9 +19,15 @@ describe('daemon/run-log', () => {
 
   it('names the file and line of a record that is not one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gt-runlog-'));
-    writeFileSync(join(dir, RUN_LOG), '{"type":"decision","time":"2026-01-01T00:00:00Z"}\nnot json\n{"type":"x","time":"2026-01-01T00:00:00Z"}\n');
+    writeFileSync(
+      join(dir, RUN_LOG),
+      '{"type":"decision","time":"2026-01-01T00:00:00Z"}\nnot json\n{"type":"x","time":"2026-01-01T00:00:00Z"}\n',
+    );
     assert.throws(() => readRunLog(dir), new RegExp(`${RUN_LOG}:2: not a run-log record`));
-    assert.throws(() => readRunLog(join(dir, 'nowhere')), /cannot read .*timeline\.jsonl \(ENOENT\): is it a run folder the daemon wrote\?/);
+    assert.throws(
+      () => readRunLog(join(dir, 'nowhere')),
+      /cannot read .*timeline\.jsonl \(ENOENT\): is it a run folder the daemon wrote\?/,
+    );
   });
 
   it('reports a failed append once and never throws (a full disk costs the log, not the daemon)', () => {
@@ -30,7 +36,8 @@ describe('daemon/run-log', () => {
     writeFileSync(file, '');
     const errors: string[] = [];
     const log = new RunLog(join(file, 'run'), (m) => errors.push(m));
-    for (let k = 0; k < 3; k++) log.append({ type: 'evaluation', time: '2026-01-01T00:00:00Z', when: 'after' });
+    for (let k = 0; k < 3; k++)
+      log.append({ type: 'evaluation', time: '2026-01-01T00:00:00Z', when: 'after' });
     assert.equal(errors.length, 1);
     assert.match(errors[0]!, /cannot append to .*timeline\.jsonl: ENOTDIR; the run log stops here/);
   });

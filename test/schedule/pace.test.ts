@@ -39,7 +39,8 @@ describe('schedule/pace', () => {
     const pace = new Pace();
     let t = 0;
     pace.restart(t);
-    for (let k = 0; k < STEPS_BEFORE_MODEL - 1; k++) pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
+    for (let k = 0; k < STEPS_BEFORE_MODEL - 1; k++)
+      pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
     assert.equal(pace.model(PRIORS), undefined);
     pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
     const m = pace.model(PRIORS)!;
