@@ -47,6 +47,7 @@ export class Daemon {
   /** The machine as measured from the trainer's steps (the execution model). */
   private readonly pace = new Pace();
   private plan: Plan | undefined;
+  private emissionsAtStart: number | undefined;
   private runLog!: RunLog;
   private policyState: PolicyState;
   private decision: Decision = { rho: 1, pause: false, reason: 'starting' };
@@ -261,7 +262,7 @@ export class Daemon {
       input,
       this.policyState,
       now,
-      model ? { job: { stepsLeft: this.stepsLeft(), model } } : {},
+      model ? { job: { stepsLeft: this.stepsLeft(), model, emittedG: this.emittedG() } } : {},
     );
     this.policyState = out.state;
     this.plan = out.plan;
@@ -322,6 +323,11 @@ export class Daemon {
     });
   }
 
+  /** CO2e the job emitted since the trainer first started under this daemon (budget_g spends it). */
+  private emittedG(): number {
+    return (this.accounting?.totals.emissionsGrams ?? 0) - (this.emissionsAtStart ?? 0);
+  }
+
   private stepsLeft(): number {
     const j = this.accounting?.job;
     return j ? Math.max(0, j.totalSteps - j.step) : 0;
@@ -345,6 +351,7 @@ export class Daemon {
   private observe(e: RunEvent, at: Date): void {
     const time = at.toISOString();
     if (e.type === 'start') {
+      this.emissionsAtStart ??= this.accounting.totals.emissionsGrams;
       this.pace.restart(at.getTime());
       this.runLog.append({
         type: 'start',
@@ -472,7 +479,11 @@ export class Daemon {
   /** The next intervals' decisions: the budget plan, or the decision in force for other maps. */
   private planJson(now: Date): Array<{ from: string; rho: number; pause: boolean; intensity?: number }> {
     if (!this.plan) return [{ from: now.toISOString(), rho: this.decision.rho, pause: this.decision.pause }];
-    return planSpans(this.plan).map((s) => ({ ...s, from: new Date(s.from).toISOString() }));
+    return planSpans(this.plan).map((s) => ({
+      ...s,
+      from: new Date(s.from).toISOString(),
+      intensity: Math.round(s.intensity * 10) / 10,
+    }));
   }
 
   private statusJson() {

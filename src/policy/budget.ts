@@ -17,6 +17,8 @@ type BudgetMap = Extract<PolicyMap, { type: 'budget' }>;
 export interface JobProgress {
   readonly stepsLeft: number;
   readonly model: ExecutionModel;
+  /** CO2e (g) the job has emitted since the policy's first decision: spent from `budget_g`. */
+  readonly emittedG: number;
 }
 
 export interface BudgetChoice {
@@ -44,7 +46,10 @@ export function chooseBudget(
     rhoMin,
     rhoMax: Math.max(rhoMin, bounds.hi),
     intensity: forecastCurve(reading, now),
-    target: map.min_mean_rho !== undefined ? { minMeanRho: map.min_mean_rho } : { budgetG: map.budget_g! },
+    target:
+      map.min_mean_rho !== undefined
+        ? { minMeanRho: map.min_mean_rho }
+        : { budgetG: Math.max(0, map.budget_g! - job.emittedG) },
   });
   const first = p.intervals[0];
   const rho = Math.max(rhoMin, Math.floor(p.rho * 100 + 1e-9) / 100);

@@ -80,7 +80,7 @@ export function simulate(policy: Policy, trace: Trace, x: SimulateInput): Simula
       reading,
       state,
       new Date(now),
-      known ? { job: { stepsLeft: p.stepsLeft, model: x.model } } : {},
+      known ? { job: { stepsLeft: p.stepsLeft, model: x.model, emittedG: p.co2G } } : {},
     );
     state = r.state;
     const last = timeline.at(-1)?.decision;

@@ -16,6 +16,8 @@ export interface Decision {
 export interface Progress {
   readonly stepsDone: number;
   readonly stepsLeft: number;
+  /** CO2e (g) emitted so far. */
+  readonly co2G: number;
 }
 
 export interface ExecuteInput {
@@ -73,7 +75,11 @@ export function execute(x: ExecuteInput): Execution {
   // acts on the last one at its next step boundary.
   const polls = () => {
     for (; nextPoll <= t; nextPoll = (Math.floor(nextPoll / x.pollMs) + 1) * x.pollMs) {
-      const d = x.decide(nextPoll, { stepsDone: stepEnds.length, stepsLeft: x.steps - stepEnds.length });
+      const d = x.decide(nextPoll, {
+        stepsDone: stepEnds.length,
+        stepsLeft: x.steps - stepEnds.length,
+        co2G,
+      });
       if (d.rho !== decision.rho || d.pause !== decision.pause || decisions.length === 0)
         decisions.push({ ...d, time: nextPoll });
       decision = d;

@@ -172,7 +172,7 @@ describe('policy/evaluate', () => {
         { time: at(120), intensity: 300 },
       ],
     };
-    const later = evaluate(budget, r, first.state, at(30), { job: { stepsLeft: 100, model } });
+    const later = evaluate(budget, r, first.state, at(30), { job: { stepsLeft: 100, model, emittedG: 0 } });
     assert.equal(later.decision.pause, true);
     assert.match(
       later.decision.reason,
@@ -181,7 +181,7 @@ describe('policy/evaluate', () => {
     assert.ok(later.plan?.intervals.some((g) => g.runSeconds > 0 && g.intensity === 80));
     // Behind schedule: 0.6 h of work with 0.5 h left lowers ρ (cheaper, faster steps).
     const late = evaluate(budget, reading(570, 300), later.state, at(570), {
-      job: { stepsLeft: 100, model },
+      job: { stepsLeft: 100, model, emittedG: 0 },
     });
     assert.equal(late.decision.pause, false);
     assert.equal(late.decision.rho, 0.5);

@@ -114,6 +114,23 @@ describe('policy/simulate', () => {
     assert.ok(j.baselines.shift_only.co2_g < j.baselines.full.co2_g);
   });
 
+  it('a CO2e budget buys the highest mean ρ it can, and a bigger one buys more', () => {
+    const run = (budgetG: number) => {
+      const policy = policySchema.parse({
+        map: { type: 'budget', deadline: '72h', budget_g: budgetG },
+        rho_min: 0.35,
+      });
+      return simulate(policy, WEEK, { ...input(20_000), start: WEEK.points[0]!.time }).policy;
+    };
+    const small = run(700);
+    const large = run(1100);
+    assert.equal(small.steps, 20_000);
+    assert.ok(small.meanRho < large.meanRho, `${small.meanRho} vs ${large.meanRho}`);
+    // Within the budget, up to the first steps run before the machine is measured.
+    assert.ok(small.co2G <= 700 * 1.02, `${small.co2G} g of 700`);
+    assert.ok(large.co2G <= 1100 * 1.02, `${large.co2G} g of 1100`);
+  });
+
   it('pauses in the evening peaks, and the chart shades them', () => {
     const policy = readPolicyFile(`${root}config/policies/deadline-budget.yaml`);
     const sim = simulate(policy, WEEK, { ...input(20_000), start: WEEK.points[0]!.time });
