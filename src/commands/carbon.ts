@@ -1,6 +1,6 @@
 /** `greentrainer carbon`: the current reading of a provider, and its forecast where it has one. */
 import { countingErrors } from '../carbon/errors.js';
-import { buildProvider } from '../carbon/factory.js';
+import { buildProvider, parseCarbonConfig } from '../carbon/factory.js';
 import type { Logger } from '../carbon/provider.js';
 import { type Reading, readingToJson } from '../carbon/reading.js';
 import { formatTable } from './table.js';
@@ -43,7 +43,7 @@ export function carbonConfigFromOptions(o: CarbonOptions): Record<string, unknow
 
 export async function runCarbon(o: CarbonOptions, env: NodeJS.ProcessEnv, logger: Logger): Promise<string> {
   const errors = countingErrors();
-  const provider = buildProvider(carbonConfigFromOptions(o) as never, {
+  const provider = buildProvider(parseCarbonConfig(carbonConfigFromOptions(o)), {
     env,
     clock: () => new Date(),
     logger,

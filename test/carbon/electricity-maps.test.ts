@@ -63,7 +63,7 @@ describe('carbon/electricity-maps', () => {
         body: { ...(sample('em-latest.json') as object), zone: 'DE' },
       });
       const e = await h.attempt(h.build());
-      assert.equal(e?.reason, 'bad_response');
+      assert.equal(e?.reason, 'bad_shape');
       assert.match(e!.message, /asked for zone US-CAR-DUK, got DE/);
     });
 
@@ -96,6 +96,22 @@ describe('carbon/electricity-maps', () => {
       assert.equal(
         h.server.requests.find((q) => q.path.endsWith('forecast'))?.query.get('horizonHours'),
         '48',
+      );
+    });
+
+    it('degrades to the latest reading, with a warning, when the plan has no forecast (403)', async () => {
+      h.server.routes.set('/v3/carbon-intensity/forecast', {
+        status: 403,
+        body: { message: `token ${TOKEN} has no access to /forecast` },
+      });
+      h.clock.now = spec.now;
+      const r = await h.build().forecast!(24);
+      assert.equal(r.intensity, 216);
+      assert.equal(r.forecast, undefined);
+      const warning = h.transcript.find((l) => l.includes('without a forecast'));
+      assert.match(
+        warning ?? '',
+        /^warn electricitymaps: auth: GET \/carbon-intensity\/forecast: HTTP 403: token \[redacted\] has no access to \/forecast; using the latest reading without a forecast/,
       );
     });
 
