@@ -3,9 +3,14 @@
  * drives the trainer process through the supervisor, accounts FLOPs, energy and CO2 into
  * Prometheus metrics, and serves them with its status over HTTP. The one place where real
  * implementations are wired together.
+ *
+ * Nothing from outside may block or kill it: polls run one at a time and are aborted at shutdown;
+ * the decision is re-evaluated on its own clock from the reading in use and its age, so a hung
+ * poll still ages the data into `when_stale`; the trainer starts after at most `startup_wait`
+ * whether or not a reading came; errors in deciding, polling or serving are caught, logged and
+ * counted (`greentrainer_daemon_errors_total{where}`).
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import cron, { type ScheduledTask } from 'node-cron';
 import { ERROR_REASONS } from '../carbon/errors.js';
 import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
@@ -14,10 +19,18 @@ import { type Decision, evaluate, initialState, type PolicyState } from '../poli
 import type { RunEvent } from '../train/run-events.js';
 import { Accounting } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
-import { type DaemonConfig, readDaemonConfig } from './config.js';
+import { type DaemonConfig, DEFAULT_POLL, readDaemonConfig } from './config.js';
 import type { Logger, Secrets } from './logger.js';
+import { PeriodicTask } from './periodic-task.js';
+import { rhoOverrideProblem } from './rho-override.js';
 import { HttpServer } from './server.js';
 import { Supervisor } from './supervisor.js';
+
+/**
+ * The decision is re-evaluated this often from the reading in use, besides after every poll:
+ * staleness, windows and dwell times move with the clock, not with the network.
+ */
+const DECIDE_INTERVAL_MS = 1000;
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -36,7 +49,10 @@ export class Daemon {
   readonly metrics: Metrics = createMetrics();
   private config: DaemonConfig;
   private source!: CarbonFeed;
-  private task: ScheduledTask | undefined;
+  private carbonPoll: PeriodicTask | undefined;
+  private decideTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private reloading: Promise<unknown> = Promise.resolve();
   private policyState: PolicyState;
   private decision: Decision = { rho: 1, pause: false, reason: 'starting' };
   private manualPause = false;
@@ -49,7 +65,6 @@ export class Daemon {
   private readonly started = Date.now();
   readonly timeline: Array<{ time: string; rho: number; pause: boolean; reason: string }> = [];
   private backend: { backend: string; gpu: boolean } | undefined;
-  private polling: Promise<void> | undefined;
   /** The job's trainable floor, once the trainer reports it: ρ below it is raised to it. */
   private rhoFloor = 0;
 
@@ -79,16 +94,20 @@ export class Daemon {
     const c = this.config;
     this.useToken(this.readToken(c));
     this.source = this.buildSource(c);
+    this.carbonPoll = this.buildPoll(c, this.source);
     this.server = new HttpServer({
       host: c.server.listen.host,
       port: c.server.listen.port,
       registry: this.metrics.registry,
       control: this.control(),
       token: () => this.token,
+      onError: (error, request) => this.caught('http', error, request),
     });
     const address = await this.server.listen();
     this.d.logger.info('listening', { url: `http://${address.address}:${address.port}` });
-    await this.poll();
+    await this.firstReading(this.carbonPoll, c.startup_wait);
+    if (this.stopping) return { port: address.port };
+    this.decideTimer = setInterval(() => this.decide(), DECIDE_INTERVAL_MS);
     this.supervisor = new Supervisor(c.job, { maxRestarts: c.max_restarts });
     const meter = await selectMeter(
       {
@@ -110,20 +129,46 @@ export class Daemon {
     this.watchSupervisor();
     this.metrics.trainerUp.set({ run: c.job.name }, 0);
     this.metrics.jobFailed.set({ run: c.job.name }, 0);
+    if (this.stopping) return { port: address.port };
     this.supervisor.start(this.decision.rho, this.decision.pause);
-    this.schedule();
+    this.carbonPoll.start();
     return { port: address.port };
   }
 
+  /** Polls now and waits for the reading at most `boundMs`; then decides, reading or not. */
+  private async firstReading(poll: PeriodicTask, boundMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), boundMs);
+    });
+    const outcome = await Promise.race([poll.runNow().then(() => 'polled' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late')
+      this.d.logger.warn("no carbon reading yet; the trainer starts under the policy's when_stale", {
+        provider: this.config.carbon.provider,
+        waited_ms: boundMs,
+      });
+    this.decide();
+  }
+
   /** SIGHUP: re-reads the config; an invalid one is logged and the old one stays in force. */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    const next = this.reloading.then(() => this.reloadNow());
+    this.reloading = next;
+    return next;
+  }
+
+  private async reloadNow(): Promise<boolean> {
+    if (this.stopping) return false;
     let next: DaemonConfig;
     let source: CarbonFeed;
+    let poll: PeriodicTask;
     let token: string | undefined;
     try {
       next = readDaemonConfig(this.configFile);
       token = this.readToken(next);
-      source = this.buildSource(next);
+      source = feedKey(next) === feedKey(this.config) ? this.source : this.buildSource(next);
+      poll = this.buildPoll(next, source);
     } catch (error) {
       this.d.logger.error('config reload rejected; the previous config stays in force', {
         file: this.configFile,
@@ -134,27 +179,31 @@ export class Daemon {
     const jobChanged = JSON.stringify(next.job) !== JSON.stringify(this.config.job);
     const listenChanged = JSON.stringify(next.server.listen) !== JSON.stringify(this.config.server.listen);
     this.useToken(token);
+    await this.carbonPoll?.stop();
     this.source = source;
+    this.carbonPoll = poll;
     this.config = {
       ...next,
       job: this.config.job,
       server: { ...next.server, listen: this.config.server.listen },
     };
-    this.schedule();
     this.d.logger.info('config reloaded', {
       file: this.configFile,
       ...(jobChanged ? { note: 'job changes apply when the daemon restarts' } : {}),
       ...(listenChanged ? { note_listen: 'server.listen changes apply when the daemon restarts' } : {}),
     });
-    await this.poll();
+    this.decide();
+    poll.start();
+    void poll.runNow();
     return true;
   }
 
-  /** SIGTERM/SIGINT: the trainer checkpoints and exits within the bound, then the server closes. */
+  /** SIGTERM/SIGINT: polls are aborted, the trainer checkpoints and exits within the bound, then the server closes. */
   async shutdown(signal: string): Promise<'clean' | 'killed' | 'none'> {
     this.d.logger.info('shutting down', { signal, timeout_ms: this.config.shutdown_timeout });
-    this.task?.stop();
-    await this.polling;
+    this.stopping = true;
+    clearInterval(this.decideTimer);
+    await this.carbonPoll?.stop();
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
     await this.server?.close();
     this.d.logger.info('stopped', { trainer: outcome });
@@ -179,6 +228,8 @@ export class Daemon {
     // Every reason starts at 0, so "no errors" is a series and rate() works from the first failure.
     for (const reason of ERROR_REASONS)
       this.metrics.fetchErrors.inc({ provider: c.carbon.provider, reason }, 0);
+    this.metrics.pollsSkipped.inc({ feed: 'carbon' }, 0);
+    for (const where of ['decide', 'poll', 'http'] as const) this.metrics.daemonErrors.inc({ where }, 0);
     return new CarbonFeed(
       c.carbon,
       {
@@ -186,30 +237,58 @@ export class Daemon {
         clock: () => this.now(),
         logger: this.d.logger,
         onError: (provider, reason) => this.metrics.fetchErrors.inc({ provider, reason }),
+        secrets: this.d.secrets,
       },
       Math.min(c.carbon.stale_after, c.policy.stale_after),
     );
   }
 
-  private schedule(): void {
-    this.task?.stop();
-    this.task = cron.schedule(this.config.carbon.poll ?? '*/5 * * * *', () => {
-      this.polling = this.poll();
+  /** The carbon poll on its schedule, one at a time; a bad cron expression throws here. */
+  private buildPoll(c: DaemonConfig, feed: CarbonFeed): PeriodicTask {
+    return new PeriodicTask({
+      schedule: c.carbon.poll ?? DEFAULT_POLL,
+      run: async (signal) => {
+        await feed.poll(signal);
+        if (!signal.aborted) this.decide();
+      },
+      onSkip: () => {
+        this.metrics.pollsSkipped.inc({ feed: 'carbon' });
+        this.d.logger.debug('carbon poll skipped: the previous one is still in flight', {
+          provider: feed.provider.name,
+        });
+      },
+      onError: (error) => this.caught('poll', error),
     });
   }
 
-  private async poll(): Promise<void> {
-    await this.source.poll();
-    this.decide();
+  /** An error a handler caught instead of letting it kill the daemon: logged once and counted. */
+  private caught(
+    where: 'decide' | 'poll' | 'http',
+    error: unknown,
+    meta: Record<string, unknown> = {},
+  ): void {
+    this.metrics.daemonErrors.inc({ where });
+    const e = error as Error;
+    this.d.logger.error(`${where} failed`, { ...meta, error: e?.stack ?? String(error) });
+  }
+
+  /** Policy (or override, or manual pause) → decision; never throws. */
+  private decide(): void {
+    try {
+      this.decideNow();
+    } catch (error) {
+      this.caught('decide', error);
+    }
   }
 
   /** Policy (or override, or manual pause) → decision; tells the trainer what changed. */
-  private decide(): void {
+  private decideNow(): void {
     const now = this.now();
     const s = this.source.state(now);
     const r = s.reading;
     if (r) this.metrics.intensity.set({ provider: r.provider, region: r.region }, r.intensity);
-    if (s.ageSeconds !== undefined) this.metrics.dataAge.set(s.ageSeconds);
+    const age = s.ageSeconds ?? s.waitingSeconds;
+    if (age !== undefined) this.metrics.dataAge.set(age);
     const input = r ? { ...r, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
     // A budget policy plans from the trainer's own count of the work left, once it has one.
     const left = this.accounting?.remainingFullFlops;
@@ -331,7 +410,8 @@ export class Daemon {
         this.decide();
       },
       overrideRho: (rho: number, ttlSeconds: number) => {
-        if (!(rho > 0 && rho <= 1)) throw new RangeError(`ρ must lie in (0, 1], got ${rho}`);
+        const problem = rhoOverrideProblem(rho, ttlSeconds);
+        if (problem) throw new RangeError(problem);
         this.override = { rho, until: this.now().getTime() + ttlSeconds * 1000 };
         this.decide();
         return { ...this.decision };
@@ -359,7 +439,9 @@ export class Daemon {
           : null,
         age_seconds: s?.ageSeconds ?? null,
         stale: s?.stale ?? true,
-        last_error: s?.lastError ? { message: s.lastError.message, at: s.lastError.at.toISOString() } : null,
+        last_error: s?.lastError
+          ? { message: this.d.secrets.redact(s.lastError.message), at: s.lastError.at.toISOString() }
+          : null,
       },
       decision: {
         ...this.decision,
@@ -393,4 +475,10 @@ export class Daemon {
       timeline: this.timeline.slice(-50),
     };
   }
+}
+
+/** What the carbon feed is built from: a change to anything but the schedule means a new feed. */
+function feedKey(c: DaemonConfig): string {
+  const { poll: _, ...carbon } = c.carbon;
+  return JSON.stringify([carbon, c.policy.stale_after]);
 }

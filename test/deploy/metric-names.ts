@@ -16,6 +16,8 @@ export const GREENTRAINER_METRICS = {
   greentrainer_carbon_intensity_grams_per_kwh: { type: 'gauge', labels: ['provider', 'region'] },
   greentrainer_carbon_data_age_seconds: { type: 'gauge', labels: [] },
   greentrainer_carbon_fetch_errors_total: { type: 'counter', labels: ['provider', 'reason'] },
+  greentrainer_polls_skipped_total: { type: 'counter', labels: ['feed'] },
+  greentrainer_daemon_errors_total: { type: 'counter', labels: ['where'] },
   greentrainer_paused: { type: 'gauge', labels: [] },
   greentrainer_training_flops_total: { type: 'counter', labels: ['run'] },
   greentrainer_training_flops_full_total: { type: 'counter', labels: ['run'] },

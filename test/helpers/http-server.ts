@@ -28,6 +28,8 @@ export interface RecordedRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
+  /** When it arrived (ms since the epoch). */
+  readonly at: number;
 }
 
 export class TestServer {
@@ -48,7 +50,7 @@ export class TestServer {
   async start(): Promise<this> {
     this.#server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const recorded = { path: url.pathname, query: url.searchParams, headers: req.headers };
+      const recorded = { path: url.pathname, query: url.searchParams, headers: req.headers, at: Date.now() };
       this.requests.push(recorded);
       this.inFlight++;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
