@@ -47,7 +47,7 @@ export function createMetrics() {
     }),
     dataAge: new Gauge({
       name: 'greentrainer_carbon_data_age_seconds',
-      help: 'Age of the carbon reading in use (before the first reading: time since the daemon started)',
+      help: 'Age of the carbon reading in use (before the first reading: how long the daemon has waited for one)',
       registers,
     }),
     fetchErrors: new Counter({

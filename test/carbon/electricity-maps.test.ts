@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildProvider, parseCarbonConfig } from '../../src/carbon/factory.js';
+import { silentLogger } from '../../src/carbon/provider.js';
 import { assertNoSecrets, harness, providerContract, sample } from './provider-contract.js';
 
 const TOKEN = 'em-SECRET-token-7f3a9c';
@@ -49,6 +51,18 @@ describe('carbon/electricity-maps', () => {
       const { token_env: _, ...config } = spec.config(h.server.url);
       await h.build({ ...config, token_file: file }).current();
       assert.equal(h.server.requests[0]?.headers['auth-token'], TOKEN);
+    });
+
+    it("hands the token to the secret sink (the daemon's redactor)", () => {
+      const seen: string[] = [];
+      buildProvider(parseCarbonConfig(spec.config(h.server.url)), {
+        env: spec.env,
+        clock: () => spec.now,
+        logger: silentLogger,
+        onError() {},
+        secrets: { add: (v) => void (v && seen.push(v)) },
+      });
+      assert.deepEqual(seen, [TOKEN]);
     });
 
     it('names the missing variable, not a value, when the token is not set', () => {

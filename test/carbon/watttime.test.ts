@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { buildProvider, parseCarbonConfig } from '../../src/carbon/factory.js';
+import { silentLogger } from '../../src/carbon/provider.js';
 import type { RecordedRequest } from '../helpers/http-server.js';
 import { assertNoSecrets, harness, providerContract, sample } from './provider-contract.js';
 
@@ -106,6 +108,20 @@ describe('carbon/watttime', () => {
       assert.equal(h.server.count('/login'), 5);
       assert.equal(h.server.count('/v3/signal-index'), 0);
       assert.equal(h.counts.get('watttime/auth'), 5);
+    });
+
+    it("hands the password and every bearer token to the secret sink (the daemon's redactor)", async () => {
+      const seen: string[] = [];
+      const config = parseCarbonConfig(spec.config(h.server.url));
+      const p = buildProvider(config, {
+        env: spec.env,
+        clock: () => h.clock.now,
+        logger: silentLogger,
+        onError() {},
+        secrets: { add: (v) => void (v && seen.push(v)) },
+      });
+      await p.current();
+      assert.deepEqual(seen, [PASSWORD, 'token-1']);
     });
 
     it('logs in at most once per poll when the login endpoint fails', async () => {
