@@ -5,8 +5,7 @@
  * implementations are wired together.
  *
  * Nothing from outside may block or kill it: polls run one at a time and are aborted at shutdown;
- * the decision is re-evaluated on its own clock from the reading in use and its age, so a hung
- * poll still ages the data into `when_stale`; the trainer starts after at most `startup_wait`
+ * the data's age is watched on its own clock, so a hung poll still ages the data into `when_stale`; the trainer starts after at most `startup_wait`
  * whether or not a reading came; errors in deciding, polling or serving are caught, logged and
  * counted (`greentrainer_daemon_errors_total{where}`).
  */
@@ -27,10 +26,12 @@ import { HttpServer } from './server.js';
 import { Supervisor } from './supervisor.js';
 
 /**
- * The decision is re-evaluated this often from the reading in use, besides after every poll:
- * staleness, windows and dwell times move with the clock, not with the network.
+ * How often the daemon looks at the reading in use without waiting for a poll: the data-age gauge
+ * is updated, and while the data is stale the policy decides (so `when_stale` applies on time
+ * even when a poll hangs). A fresh reading's decision is left to the poll that brought it: a
+ * budget plan re-evaluated every second would move ρ, and re-select, every second.
  */
-const DECIDE_INTERVAL_MS = 1000;
+const CLOCK_INTERVAL_MS = 1000;
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -50,7 +51,7 @@ export class Daemon {
   private config: DaemonConfig;
   private source!: CarbonFeed;
   private carbonPoll: PeriodicTask | undefined;
-  private decideTimer: NodeJS.Timeout | undefined;
+  private clock: NodeJS.Timeout | undefined;
   private stopping = false;
   private reloading: Promise<unknown> = Promise.resolve();
   private policyState: PolicyState;
@@ -92,6 +93,8 @@ export class Daemon {
 
   async start(): Promise<{ port: number }> {
     const c = this.config;
+    this.metrics.pollsSkipped.inc({ feed: 'carbon' }, 0);
+    for (const where of ['decide', 'poll', 'http'] as const) this.metrics.daemonErrors.inc({ where }, 0);
     this.useToken(this.readToken(c));
     this.source = this.buildSource(c);
     this.carbonPoll = this.buildPoll(c, this.source);
@@ -107,7 +110,7 @@ export class Daemon {
     this.d.logger.info('listening', { url: `http://${address.address}:${address.port}` });
     await this.firstReading(this.carbonPoll, c.startup_wait);
     if (this.stopping) return { port: address.port };
-    this.decideTimer = setInterval(() => this.decide(), DECIDE_INTERVAL_MS);
+    this.clock = setInterval(() => this.onClock(), CLOCK_INTERVAL_MS);
     this.supervisor = new Supervisor(c.job, { maxRestarts: c.max_restarts });
     const meter = await selectMeter(
       {
@@ -180,6 +183,7 @@ export class Daemon {
     const listenChanged = JSON.stringify(next.server.listen) !== JSON.stringify(this.config.server.listen);
     this.useToken(token);
     await this.carbonPoll?.stop();
+    if (this.stopping) return false;
     this.source = source;
     this.carbonPoll = poll;
     this.config = {
@@ -202,7 +206,7 @@ export class Daemon {
   async shutdown(signal: string): Promise<'clean' | 'killed' | 'none'> {
     this.d.logger.info('shutting down', { signal, timeout_ms: this.config.shutdown_timeout });
     this.stopping = true;
-    clearInterval(this.decideTimer);
+    clearInterval(this.clock);
     await this.carbonPoll?.stop();
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
     await this.server?.close();
@@ -228,8 +232,6 @@ export class Daemon {
     // Every reason starts at 0, so "no errors" is a series and rate() works from the first failure.
     for (const reason of ERROR_REASONS)
       this.metrics.fetchErrors.inc({ provider: c.carbon.provider, reason }, 0);
-    this.metrics.pollsSkipped.inc({ feed: 'carbon' }, 0);
-    for (const where of ['decide', 'poll', 'http'] as const) this.metrics.daemonErrors.inc({ where }, 0);
     return new CarbonFeed(
       c.carbon,
       {
@@ -270,6 +272,17 @@ export class Daemon {
     this.metrics.daemonErrors.inc({ where });
     const e = error as Error;
     this.d.logger.error(`${where} failed`, { ...meta, error: e?.stack ?? String(error) });
+  }
+
+  /** Between polls: the data-age gauge, and the decision while the data is stale. */
+  private onClock(): void {
+    try {
+      const s = this.source.state(this.now());
+      this.metrics.dataAge.set(s.ageSeconds ?? s.waitingSeconds ?? 0);
+      if (s.stale) this.decideNow();
+    } catch (error) {
+      this.caught('decide', error);
+    }
   }
 
   /** Policy (or override, or manual pause) → decision; never throws. */
