@@ -177,6 +177,8 @@ export function program(): Command {
     .option('--file <trace>', 'trace: CSV or JSON file of timestamped intensities')
     .option('--speed <x>', 'trace: replay speed-up', positive)
     .option('--intensity <g/kWh>', 'static: the fixed intensity', positive)
+    .option('--timeout <duration>', 'deadline of one request, headers and body (e.g. 10s)')
+    .option('--retries <n>', 'attempts after the first (default 2)', integer(0))
     .option('--hours <h>', 'forecast horizon; 0 for the current reading only', integer(0), 24)
     .option('--json', 'print JSON for scripts', false)
     .action(async (o) => console.log(await runCarbon(o, process.env, stderrLogger)));

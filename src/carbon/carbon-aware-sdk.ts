@@ -43,25 +43,28 @@ export class CarbonAwareSdk implements CarbonProvider {
     this.#http = createHttp(o.baseUrl, o.timeoutMs);
   }
 
-  async current(): Promise<Reading> {
+  async current(signal?: AbortSignal): Promise<Reading> {
     const now = this.#o.clock();
     const params = {
       location: this.region,
       time: new Date(now.getTime() - LOOKBACK_MS).toISOString(),
       toTime: now.toISOString(),
     };
-    const body = await getJson(this.#http, NAME, '/emissions/bylocation', emissions, { params });
+    const body = await getJson(this.#http, NAME, '/emissions/bylocation', emissions, { params, signal });
     const points = body.filter((e) => e.rating >= 0).map((e) => ({ time: e.time, intensity: e.rating }));
     return this.toReading(latestFirst(points), []);
   }
 
-  async forecast(hours: number): Promise<Reading> {
+  async forecast(hours: number, signal?: AbortSignal): Promise<Reading> {
     const now = this.#o.clock();
     const params = {
       location: this.region,
       dataEndAt: new Date(now.getTime() + hours * 3600_000).toISOString(),
     };
-    const [first] = await getJson(this.#http, NAME, '/emissions/forecasts/current', forecasts, { params });
+    const [first] = await getJson(this.#http, NAME, '/emissions/forecasts/current', forecasts, {
+      params,
+      signal,
+    });
     const points = first!.forecastData
       .filter((p) => p.value >= 0)
       .map((p) => ({ time: p.timestamp, intensity: p.value }));

@@ -3,13 +3,14 @@
  * Authenticated by the `auth-token` header. `/forecast` is a paid endpoint. Pitfalls handled
  * (../shared/providers/README.md §2.6): `carbonIntensity` may be null; `datetime` is the start of
  * the hour and may be later than `updatedAt`; the IP fallback is disabled and the `zone` of the
- * answer is checked against the one asked for.
+ * answer is checked against the one asked for. Without a forecast plan `/forecast` answers 403: the
+ * forecast then degrades to the latest reading, with a warning.
  */
 import { z } from 'zod';
 import { CarbonError } from './errors.js';
 import { createHttp, getJson } from './http.js';
-import type { CarbonProvider } from './provider.js';
-import type { Reading } from './reading.js';
+import type { CarbonProvider, Logger } from './provider.js';
+import type { ForecastPoint, Reading } from './reading.js';
 import type { Secret } from './secret.js';
 import { isoTime } from './timestamp.js';
 
@@ -33,6 +34,7 @@ export interface ElectricityMapsOptions {
   readonly timeoutMs: number;
   readonly token: Secret;
   readonly emissionFactorType: 'lifecycle' | 'direct';
+  readonly logger: Logger;
 }
 
 export class ElectricityMaps implements CarbonProvider {
@@ -41,11 +43,13 @@ export class ElectricityMaps implements CarbonProvider {
   readonly #http;
   readonly #token: Secret;
   readonly #params: Record<string, string>;
+  readonly #logger: Logger;
 
   constructor(o: ElectricityMapsOptions) {
     this.region = o.region;
-    this.#http = createHttp(o.baseUrl, o.timeoutMs);
+    this.#http = createHttp(o.baseUrl, o.timeoutMs, { secrets: [o.token] });
     this.#token = o.token;
+    this.#logger = o.logger;
     this.#params = {
       zone: o.region,
       emissionFactorType: o.emissionFactorType,
@@ -53,39 +57,50 @@ export class ElectricityMaps implements CarbonProvider {
     };
   }
 
-  async current(): Promise<Reading> {
-    const body = await getJson(this.#http, NAME, '/carbon-intensity/latest', latest, this.request());
+  async current(signal?: AbortSignal): Promise<Reading> {
+    const body = await getJson(this.#http, NAME, '/carbon-intensity/latest', latest, this.request(signal));
     this.checkZone(body.zone);
     if (body.carbonIntensity === null)
       throw new CarbonError(NAME, 'no_data', `null intensity for ${body.datetime.toISOString()}`);
     return this.toReading(body.datetime, body.carbonIntensity);
   }
 
-  async forecast(hours: number): Promise<Reading> {
-    const [now, body] = await Promise.all([
-      this.current(),
-      getJson(
-        this.#http,
-        NAME,
-        '/carbon-intensity/forecast',
-        forecast,
-        this.request({ horizonHours: String(hours) }),
-      ),
+  async forecast(hours: number, signal?: AbortSignal): Promise<Reading> {
+    const [now, ahead] = await Promise.all([
+      this.current(signal),
+      this.points(hours, signal).catch((error: unknown) => error as Error),
     ]);
-    this.checkZone(body.zone);
-    const points = body.forecast.flatMap((p) =>
-      p.carbonIntensity === null ? [] : [{ time: p.datetime, intensity: p.carbonIntensity }],
-    );
-    return { ...now, forecast: points.filter((p) => p.time.getTime() > now.time.getTime()) };
+    if (ahead instanceof Error) {
+      if (!(ahead instanceof CarbonError) || signal?.aborted) throw ahead;
+      this.#logger.warn(`${ahead.message}; using the latest reading without a forecast`, {
+        provider: NAME,
+        reason: ahead.reason,
+      });
+      return now;
+    }
+    return { ...now, forecast: ahead.filter((p) => p.time.getTime() > now.time.getTime()) };
   }
 
-  private request(extra: Record<string, string> = {}) {
-    return { params: { ...this.#params, ...extra }, headers: { 'auth-token': this.#token.reveal() } };
+  private async points(hours: number, signal?: AbortSignal): Promise<ForecastPoint[]> {
+    const request = this.request(signal, { horizonHours: String(hours) });
+    const body = await getJson(this.#http, NAME, '/carbon-intensity/forecast', forecast, request);
+    this.checkZone(body.zone);
+    return body.forecast.flatMap((p) =>
+      p.carbonIntensity === null ? [] : [{ time: p.datetime, intensity: p.carbonIntensity }],
+    );
+  }
+
+  private request(signal: AbortSignal | undefined, extra: Record<string, string> = {}) {
+    return {
+      params: { ...this.#params, ...extra },
+      headers: { 'auth-token': this.#token.reveal() },
+      signal,
+    };
   }
 
   private checkZone(zone: string): void {
     if (zone !== this.region)
-      throw new CarbonError(NAME, 'bad_response', `asked for zone ${this.region}, got ${zone}`);
+      throw new CarbonError(NAME, 'bad_shape', `asked for zone ${this.region}, got ${zone}`);
   }
 
   private toReading(time: Date, intensity: number): Reading {

@@ -16,6 +16,9 @@ export const ERROR_REASONS = [
   'rate_limited',
   'server',
   'bad_response',
+  'bad_shape',
+  'redirect',
+  'too_large',
   'implausible',
   'stale',
   'no_data',
@@ -32,12 +35,19 @@ export type CarbonErrorReason =
   | 'rate_limited'
   | 'server'
   | 'bad_response'
+  | 'bad_shape'
+  | 'redirect'
+  | 'too_large'
   | 'implausible'
   | 'stale'
   | 'no_data'
   | 'config';
 
-/** Reasons worth another attempt after a backoff; the others will fail the same way again. */
+/**
+ * Reasons worth another attempt after a backoff; the others will fail the same way again. A body
+ * that is not JSON (truncated, a gateway's HTML page) can be transient; JSON of the wrong shape, a
+ * redirect or an oversized body is what the server means to send.
+ */
 export const RETRYABLE: ReadonlySet<CarbonErrorReason> = new Set([
   'timeout',
   'refused',
@@ -47,16 +57,27 @@ export const RETRYABLE: ReadonlySet<CarbonErrorReason> = new Set([
   'bad_response',
 ]);
 
+export interface CarbonErrorOptions {
+  /** From a 429's Retry-After header. */
+  readonly retryAfterMs?: number;
+  /** Overrides the reason's default (`RETRYABLE`), e.g. for a failed login. */
+  readonly retryable?: boolean;
+}
+
 export class CarbonError extends Error {
   override readonly name = 'CarbonError';
+  readonly retryAfterMs: number | undefined;
+  readonly retryable: boolean;
   constructor(
     readonly provider: string,
     readonly reason: CarbonErrorReason,
-    detail: string,
-    /** From a 429's Retry-After header. */
-    readonly retryAfterMs?: number,
+    /** What failed, without the provider and reason: `GET /intensity: HTTP 500: …`. */
+    readonly detail: string,
+    options: CarbonErrorOptions = {},
   ) {
     super(`${provider}: ${reason.replace('_', ' ')}: ${detail}`);
+    this.retryAfterMs = options.retryAfterMs;
+    this.retryable = options.retryable ?? RETRYABLE.has(reason);
   }
 }
 

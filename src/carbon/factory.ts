@@ -6,26 +6,40 @@
 import { toIssues } from '../greentrainer/errors.js';
 import { CARBON_AWARE_SDK_BASE_URL, CarbonAwareSdk } from './carbon-aware-sdk.js';
 import { Co2js } from './co2js.js';
-import { type CarbonConfig, type CarbonConfigInput, carbonConfigSchema } from './config.js';
+import { type CarbonConfig, carbonConfigSchema } from './config.js';
 import { ELECTRICITY_MAPS_BASE_URL, ElectricityMaps } from './electricity-maps.js';
 import { CarbonError, type ErrorCounter } from './errors.js';
 import { GuardedProvider } from './guarded-provider.js';
 import type { CarbonProvider, Clock, Logger } from './provider.js';
 import { DEFAULT_RETRY, realSleep } from './retry.js';
-import { resolveSecret } from './secret.js';
+import { resolveSecret, type Secret, type SecretSource } from './secret.js';
 import { StaticProvider } from './static-provider.js';
 import { readTraceFile } from './trace-file.js';
 import { TraceProvider } from './trace-provider.js';
 import { UK_BASE_URL, UkCarbonIntensity } from './uk-carbon-intensity.js';
 import { WATTTIME_BASE_URL, WattTime } from './watttime.js';
 
+/** Where secrets go to be redacted from all output (the daemon's logger `Secrets`). */
+export interface SecretSink {
+  add(value: string | undefined): void;
+}
+
 export interface ProviderDeps {
   readonly env: NodeJS.ProcessEnv;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly onError: ErrorCounter;
-  readonly sleep?: (ms: number) => Promise<void>;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random?: () => number;
+  /** Receives every credential the provider loads or is issued (tokens, passwords). */
+  readonly secrets?: SecretSink;
+}
+
+/** Reads a secret and registers its value for redaction. */
+function secret(d: ProviderDeps, provider: string, what: string, source: SecretSource): Secret {
+  const s = resolveSecret(provider, what, source, d.env);
+  d.secrets?.add(s.reveal());
+  return s;
 }
 
 type Factory<P extends CarbonConfig['provider']> = (
@@ -46,13 +60,12 @@ const FACTORIES: { [P in CarbonConfig['provider']]: Factory<P> } = {
       region: c.region,
       baseUrl: c.base_url ?? ELECTRICITY_MAPS_BASE_URL,
       timeoutMs: c.timeout,
-      token: resolveSecret(
-        c.provider,
-        'token',
-        { env: c.token_env ?? 'ELECTRICITYMAPS_TOKEN', file: c.token_file },
-        d.env,
-      ),
+      token: secret(d, c.provider, 'token', {
+        env: c.token_env ?? 'ELECTRICITYMAPS_TOKEN',
+        file: c.token_file,
+      }),
       emissionFactorType: c.emission_factor_type,
+      logger: d.logger,
     }),
   watttime: (c, d) =>
     new WattTime({
@@ -60,14 +73,13 @@ const FACTORIES: { [P in CarbonConfig['provider']]: Factory<P> } = {
       baseUrl: c.base_url ?? WATTTIME_BASE_URL,
       timeoutMs: c.timeout,
       username: c.username,
-      password: resolveSecret(
-        c.provider,
-        'password',
-        { env: c.password_env ?? 'WATTTIME_PASSWORD', file: c.password_file },
-        d.env,
-      ),
+      password: secret(d, c.provider, 'password', {
+        env: c.password_env ?? 'WATTTIME_PASSWORD',
+        file: c.password_file,
+      }),
       signal: c.signal,
       clock: d.clock,
+      onToken: (token) => d.secrets?.add(token),
     }),
   'carbon-aware-sdk': (c, d) =>
     new CarbonAwareSdk({
@@ -113,9 +125,11 @@ export function parseCarbonConfig(input: unknown): CarbonConfig {
   );
 }
 
-/** A guarded provider for a config as written (defaults applied here). */
-export function buildProvider(input: CarbonConfigInput | CarbonConfig, deps: ProviderDeps): GuardedProvider {
-  const config = parseCarbonConfig(input);
+/**
+ * A guarded provider for a validated config (`parseCarbonConfig`, or the daemon's config file):
+ * durations are already milliseconds and are not parsed again.
+ */
+export function buildProvider(config: CarbonConfig, deps: ProviderDeps): GuardedProvider {
   const make = FACTORIES[config.provider] as Factory<typeof config.provider>;
   return new GuardedProvider(make(config as never, deps), {
     retries: config.retries,

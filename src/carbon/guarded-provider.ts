@@ -2,7 +2,9 @@
  * The robustness layer around any provider, implementing the same interface: retries, rejection
  * of implausible readings, staleness, and a last-known-good reading served (with its age) when
  * the provider fails. It logs each failure it absorbs once; failures it cannot absorb (nothing
- * known yet) are thrown, not logged.
+ * known yet) are thrown, not logged. The last failure is kept (`lastError`) until a fetch
+ * succeeds, so a daemon can show it while serving the last good reading. A fetch whose `signal`
+ * aborted is neither counted, logged nor served from the last good reading: it is rethrown.
  */
 import { CarbonError, type ErrorCounter } from './errors.js';
 import type { CarbonProvider, Clock, Logger } from './provider.js';
@@ -20,8 +22,9 @@ export interface GuardOptions extends Omit<RetryOptions, 'onError'> {
 export class GuardedProvider implements CarbonProvider {
   readonly name: string;
   readonly region: string;
-  readonly forecast?: (hours: number) => Promise<Reading>;
+  readonly forecast?: (hours: number, signal?: AbortSignal) => Promise<Reading>;
   #lastGood: Reading | undefined;
+  #lastError: { readonly error: CarbonError; readonly at: Date } | undefined;
 
   constructor(
     private readonly inner: CarbonProvider,
@@ -30,11 +33,11 @@ export class GuardedProvider implements CarbonProvider {
     this.name = inner.name;
     this.region = inner.region;
     const forecast = inner.forecast?.bind(inner);
-    if (forecast) this.forecast = (hours) => this.guard(() => forecast(hours));
+    if (forecast) this.forecast = (hours, signal) => this.guard(() => forecast(hours, signal), signal);
   }
 
-  current(): Promise<Reading> {
-    return this.guard(() => this.inner.current());
+  current(signal?: AbortSignal): Promise<Reading> {
+    return this.guard(() => this.inner.current(signal), signal);
   }
 
   /** The last reading that passed every check, if any. */
@@ -42,12 +45,20 @@ export class GuardedProvider implements CarbonProvider {
     return this.#lastGood;
   }
 
-  private async guard(fetch: () => Promise<Reading>): Promise<Reading> {
+  /** The failure of the last fetch, if it failed (also when the last good reading was served). */
+  get lastError(): { readonly error: CarbonError; readonly at: Date } | undefined {
+    return this.#lastError;
+  }
+
+  private async guard(fetch: () => Promise<Reading>, signal?: AbortSignal): Promise<Reading> {
     try {
-      const reading = await withRetry(this.name, () => this.checked(fetch), this.o);
+      const reading = await withRetry(this.name, () => this.checked(fetch), this.o, signal);
       this.#lastGood = reading;
+      this.#lastError = undefined;
       return reading;
     } catch (error) {
+      if (signal?.aborted) throw error;
+      if (error instanceof CarbonError) this.#lastError = { error, at: this.o.clock() };
       const last = this.#lastGood;
       if (!last || !(error instanceof CarbonError)) throw error;
       const ageMs = this.o.clock().getTime() - last.time.getTime();

@@ -9,10 +9,10 @@ export interface CarbonProvider {
   /** Name used in errors, logs and metric labels, e.g. `uk-carbon-intensity`. */
   readonly name: string;
   readonly region: string;
-  /** The latest published reading. */
-  current(): Promise<Reading>;
+  /** The latest published reading; `signal` aborts the requests (the daemon stops). */
+  current(signal?: AbortSignal): Promise<Reading>;
   /** The latest reading with `forecast` filled for the next `hours` hours. */
-  forecast?(hours: number): Promise<Reading>;
+  forecast?(hours: number, signal?: AbortSignal): Promise<Reading>;
 }
 
 /** The minimal logger providers accept (winston's child loggers fit it). */

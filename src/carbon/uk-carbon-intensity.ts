@@ -53,19 +53,21 @@ export class UkCarbonIntensity implements CarbonProvider {
     this.#scope = regionScope(o.region);
   }
 
-  async current(): Promise<Reading> {
+  async current(signal?: AbortSignal): Promise<Reading> {
     const periods = this.#scope
-      ? regionPeriods(await getJson(this.#http, NAME, `/regional/${this.#scope}`, regional))
-      : (await getJson(this.#http, NAME, '/intensity', national)).data;
+      ? regionPeriods(await getJson(this.#http, NAME, `/regional/${this.#scope}`, regional, { signal }))
+      : (await getJson(this.#http, NAME, '/intensity', national, { signal })).data;
     return this.toReading(periods, []);
   }
 
-  async forecast(hours: number): Promise<Reading> {
+  async forecast(hours: number, signal?: AbortSignal): Promise<Reading> {
     const now = this.#clock();
     const window = `/intensity/${minutePrecision(now)}/${hours <= 24 ? 'fw24h' : 'fw48h'}`;
     const periods = this.#scope
-      ? regionPeriods(await getJson(this.#http, NAME, `/regional${window}/${this.#scope}`, regional))
-      : (await getJson(this.#http, NAME, window, national)).data;
+      ? regionPeriods(
+          await getJson(this.#http, NAME, `/regional${window}/${this.#scope}`, regional, { signal }),
+        )
+      : (await getJson(this.#http, NAME, window, national, { signal })).data;
     const ahead = dedupe(periods).filter((p) => p.to.getTime() > now.getTime());
     const until = now.getTime() + hours * 3600_000;
     return this.toReading(

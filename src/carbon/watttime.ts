@@ -2,8 +2,10 @@
  * WattTime v3: marginal operating emissions rate (MOER) per balancing area, 5-minute steps.
  * `GET /login` with HTTP Basic returns a bearer token valid for 30 minutes; it is cached for 29
  * and renewed once when a data call answers 401, 403 or an HTML page (nginx's 403), then the call
- * is retried once. A failing login is not retried here: that is how retry storms against the
- * 100-per-5-minutes login limit start. `co2_moer` comes from `/v3/forecast` in lbs/MWh and is
+ * is retried once. A failing login is not retried, here or by the guard's retries (its error is
+ * marked not retryable), so a poll logs in at most once: retry storms against the
+ * 100-per-5-minutes login limit start that way. Each bearer token is handed to `onToken` so that
+ * the daemon's logger can redact it. `co2_moer` comes from `/v3/forecast` in lbs/MWh and is
  * converted to g/kWh; the free `signal-index` is a 0–100 percentile and stays one
  * (../shared/providers/README.md §3).
  */
@@ -36,12 +38,14 @@ export interface WattTimeOptions {
   readonly password: Secret;
   readonly signal: WattTimeSignal;
   readonly clock: Clock;
+  /** Called with every bearer token issued (the daemon registers it for redaction). */
+  readonly onToken?: (token: string) => void;
 }
 
 export class WattTime implements CarbonProvider {
   readonly name = NAME;
   readonly region: string;
-  readonly forecast?: (hours: number) => Promise<Reading>;
+  readonly forecast?: (hours: number, signal?: AbortSignal) => Promise<Reading>;
   readonly #o: WattTimeOptions;
   readonly #http;
   #token: { value: string; expiresAt: number } | undefined;
@@ -49,31 +53,31 @@ export class WattTime implements CarbonProvider {
   constructor(o: WattTimeOptions) {
     this.region = o.region;
     this.#o = o;
-    this.#http = createHttp(o.baseUrl, o.timeoutMs);
-    if (o.signal === 'co2_moer') this.forecast = (hours) => this.moer(hours);
+    this.#http = createHttp(o.baseUrl, o.timeoutMs, { secrets: [o.password] });
+    if (o.signal === 'co2_moer') this.forecast = (hours, signal) => this.moer(hours, signal);
   }
 
-  current(): Promise<Reading> {
-    return this.#o.signal === 'co2_moer' ? this.moer(0) : this.index();
+  current(signal?: AbortSignal): Promise<Reading> {
+    return this.#o.signal === 'co2_moer' ? this.moer(0, signal) : this.index(signal);
   }
 
-  private async index(): Promise<Reading> {
-    const body = await this.authorised('/v3/signal-index', { region: this.region, signal_type: 'co2_moer' });
-    return this.toReading(body, 0);
+  private async index(signal: AbortSignal | undefined): Promise<Reading> {
+    const params = { region: this.region, signal_type: 'co2_moer' };
+    return this.toReading(await this.authorised('/v3/signal-index', params, signal), 0);
   }
 
-  private async moer(hours: number): Promise<Reading> {
+  private async moer(hours: number, signal: AbortSignal | undefined): Promise<Reading> {
     const params = { region: this.region, signal_type: 'co2_moer', horizon_hours: String(hours) };
-    return this.toReading(await this.authorised('/v3/forecast', params), hours);
+    return this.toReading(await this.authorised('/v3/forecast', params, signal), hours);
   }
 
   private toReading(body: z.infer<typeof data>, hours: number): Reading {
     const { units, region } = body.meta;
     if (region !== this.region)
-      throw new CarbonError(NAME, 'bad_response', `asked for region ${this.region}, got ${region}`);
+      throw new CarbonError(NAME, 'bad_shape', `asked for region ${this.region}, got ${region}`);
     const convert =
       units === 'lbs_co2_per_mwh' ? lbsPerMwhToGPerKwh : units === 'percentile' ? Number : undefined;
-    if (!convert) throw new CarbonError(NAME, 'bad_response', `unknown units '${units}'`);
+    if (!convert) throw new CarbonError(NAME, 'bad_shape', `unknown units '${units}'`);
     const [first, ...rest] = body.data.map((p) => ({ time: p.point_time, intensity: convert(p.value) }));
     return {
       ...first!,
@@ -86,35 +90,40 @@ export class WattTime implements CarbonProvider {
   }
 
   /** A data call with the cached token; on an auth failure, one new login and one retry. */
-  private async authorised(path: string, params: Record<string, string>) {
+  private async authorised(path: string, params: Record<string, string>, signal?: AbortSignal) {
     const fresh = this.#token === undefined || this.#token.expiresAt <= this.#o.clock().getTime();
     try {
-      return await this.call(path, params, await this.token());
+      return await this.call(path, params, await this.token(signal), signal);
     } catch (error) {
       if (fresh || !isAuthFailure(error)) throw error;
       this.#token = undefined;
-      return await this.call(path, params, await this.token());
+      return await this.call(path, params, await this.token(signal), signal);
     }
   }
 
-  private call(path: string, params: Record<string, string>, token: string) {
-    return getJson(this.#http, NAME, path, data, { params, headers: { Authorization: `Bearer ${token}` } });
+  private call(path: string, params: Record<string, string>, token: string, signal?: AbortSignal) {
+    const headers = { Authorization: `Bearer ${token}` };
+    return getJson(this.#http, NAME, path, data, { params, headers, signal });
   }
 
-  private async token(): Promise<string> {
+  private async token(signal?: AbortSignal): Promise<string> {
     const now = this.#o.clock().getTime();
     if (this.#token && this.#token.expiresAt > now) return this.#token.value;
     this.#token = undefined;
     const auth = { username: this.#o.username, password: this.#o.password.reveal() };
-    const body = await getJson(this.#http, NAME, '/login', login, { auth }).catch((error: unknown) => {
-      if (error instanceof CarbonError && error.reason === 'auth')
+    const body = await getJson(this.#http, NAME, '/login', login, { auth, signal }).catch(
+      (error: unknown) => {
+        if (!(error instanceof CarbonError)) throw error;
+        const refused = error.reason === 'auth';
         throw new CarbonError(
           NAME,
-          'auth',
-          `login as ${this.#o.username} refused: check the username and password`,
+          error.reason,
+          refused ? `login as ${this.#o.username} refused: check the username and password` : error.detail,
+          { retryable: false },
         );
-      throw error;
-    });
+      },
+    );
+    this.#o.onToken?.(body.token);
     this.#token = { value: body.token, expiresAt: now + TOKEN_LIFETIME_MS };
     return body.token;
   }

@@ -1,6 +1,9 @@
-/** `greentrainer carbon`: the current reading of a provider, and its forecast where it has one. */
+/**
+ * `greentrainer carbon`: the current reading of a provider, and its forecast where it has one.
+ * It never runs longer than `timeout` × attempts plus the backoffs between them.
+ */
 import { countingErrors } from '../carbon/errors.js';
-import { buildProvider } from '../carbon/factory.js';
+import { buildProvider, parseCarbonConfig } from '../carbon/factory.js';
 import type { Logger } from '../carbon/provider.js';
 import { type Reading, readingToJson } from '../carbon/reading.js';
 import { formatTable } from './table.js';
@@ -18,6 +21,9 @@ export interface CarbonOptions {
   readonly file?: string;
   readonly speed?: number;
   readonly intensity?: number;
+  /** Deadline of one request, e.g. `10s`. */
+  readonly timeout?: string;
+  readonly retries?: number;
   readonly hours: number;
   readonly json: boolean;
 }
@@ -37,13 +43,15 @@ export function carbonConfigFromOptions(o: CarbonOptions): Record<string, unknow
     file: o.file,
     speed: o.speed,
     intensity: o.intensity,
+    timeout: o.timeout,
+    retries: o.retries,
   };
   return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
 }
 
 export async function runCarbon(o: CarbonOptions, env: NodeJS.ProcessEnv, logger: Logger): Promise<string> {
   const errors = countingErrors();
-  const provider = buildProvider(carbonConfigFromOptions(o) as never, {
+  const provider = buildProvider(parseCarbonConfig(carbonConfigFromOptions(o)), {
     env,
     clock: () => new Date(),
     logger,

@@ -1,7 +1,9 @@
 /**
  * The daemon's view of carbon data: polls a guarded provider (retries, checks, last known good)
  * and keeps the reading in use with its age, so the policy and `/v1/status` can ask at any time.
- * A poll never throws: a failure is kept as `lastError` (it was counted and logged by the guard).
+ * A poll never throws: a failure was counted by the guard and is logged here once, and kept as
+ * `lastError` while it lasts (also when the last good reading is served). An aborted poll (the
+ * daemon stops or reloads) ends quietly.
  */
 
 import type { CarbonConfig } from '../carbon/config.js';
@@ -12,6 +14,8 @@ import type { Reading } from '../carbon/reading.js';
 export interface FeedState {
   readonly reading: Reading | undefined;
   readonly ageSeconds: number | undefined;
+  /** With no reading yet: how long the feed has been waiting for one. */
+  readonly waitingSeconds: number | undefined;
   readonly stale: boolean;
   readonly lastError: { readonly message: string; readonly at: Date } | undefined;
 }
@@ -19,7 +23,7 @@ export interface FeedState {
 export class CarbonFeed {
   readonly provider: GuardedProvider;
   private reading: Reading | undefined;
-  private lastError: FeedState['lastError'];
+  private readonly startedAt: Date;
 
   constructor(
     config: CarbonConfig,
@@ -27,14 +31,14 @@ export class CarbonFeed {
     private readonly staleAfterMs: number,
   ) {
     this.provider = buildProvider(config, deps);
+    this.startedAt = deps.clock();
   }
 
-  async poll(): Promise<void> {
+  async poll(signal?: AbortSignal): Promise<void> {
     try {
-      this.reading = await this.provider.current();
-      this.lastError = undefined;
+      this.reading = await this.provider.current(signal);
     } catch (error) {
-      this.lastError = { message: (error as Error).message, at: this.deps.clock() };
+      if (signal?.aborted) return;
       this.deps.logger.warn('carbon data unavailable', {
         provider: this.provider.name,
         error: (error as Error).message,
@@ -45,11 +49,13 @@ export class CarbonFeed {
   state(now: Date): FeedState {
     const r = this.reading;
     const ageSeconds = r ? Math.max(0, (now.getTime() - r.time.getTime()) / 1000) : undefined;
+    const e = this.provider.lastError;
     return {
       reading: r,
       ageSeconds,
+      waitingSeconds: r ? undefined : Math.max(0, (now.getTime() - this.startedAt.getTime()) / 1000),
       stale: ageSeconds === undefined || ageSeconds * 1000 > this.staleAfterMs,
-      lastError: this.lastError,
+      lastError: e ? { message: e.error.message, at: e.at } : undefined,
     };
   }
 }

@@ -3,6 +3,7 @@
  * metering and shutdown. Relative paths resolve against the config file's folder.
  */
 import { dirname, resolve } from 'node:path';
+import cron from 'node-cron';
 import { z } from 'zod';
 import { carbonConfigSchema } from '../carbon/config.js';
 import { durationMs } from '../config/duration.js';
@@ -18,9 +19,19 @@ const Listen = z
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
   });
 
+/** How often carbon data is polled unless `carbon.poll` says otherwise. */
+export const DEFAULT_POLL = '*/5 * * * *';
+
 export const DaemonConfig = z.strictObject({
   /** Carbon data (see the README's providers); offline default: co2js's annual world average. */
-  carbon: carbonConfigSchema.prefault({ provider: 'co2js' }),
+  carbon: carbonConfigSchema.prefault({ provider: 'co2js' }).superRefine((c, ctx) => {
+    if (c.poll !== undefined && !cron.validate(c.poll))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['poll'],
+        message: `invalid cron expression '${c.poll}' (5 fields, or 6 with seconds first, e.g. "${DEFAULT_POLL}")`,
+      });
+  }),
   policy: policySchema,
   job: JobConfig,
   server: z
@@ -47,6 +58,12 @@ export const DaemonConfig = z.strictObject({
       nvidia_smi: z.string().optional(),
     })
     .prefault({}),
+  /**
+   * At start, how long the trainer waits for the first carbon reading; after it, training starts
+   * under the policy's `when_stale` and the reading applies when it comes. A few seconds: the
+   * network must never keep a job from starting.
+   */
+  startup_wait: durationMs.prefault('5s'),
   /** SIGTERM/SIGINT: checkpoint and exit within this bound. */
   shutdown_timeout: durationMs.prefault('30s'),
   /** Trainer crashes in a row before the job is marked failed. */

@@ -3,9 +3,13 @@
  * drives the trainer process through the supervisor, accounts FLOPs, energy and CO2 into
  * Prometheus metrics, and serves them with its status over HTTP. The one place where real
  * implementations are wired together.
+ *
+ * Nothing from outside may block or kill it: polls run one at a time and are aborted at shutdown;
+ * the data's age is watched on its own clock, so a hung poll still ages the data into `when_stale`; the trainer starts after at most `startup_wait`
+ * whether or not a reading came; errors in deciding, polling or serving are caught, logged and
+ * counted (`greentrainer_daemon_errors_total{where}`).
  */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import cron, { type ScheduledTask } from 'node-cron';
 import { ERROR_REASONS } from '../carbon/errors.js';
 import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
@@ -17,12 +21,22 @@ import { type Plan, planSpans } from '../schedule/planner.js';
 import type { RunEvent } from '../train/run-events.js';
 import { Accounting } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
-import { type DaemonConfig, readDaemonConfig } from './config.js';
+import { type DaemonConfig, DEFAULT_POLL, readDaemonConfig } from './config.js';
 import { ForecastFeed } from './forecast-feed.js';
 import type { Logger, Secrets } from './logger.js';
+import { PeriodicTask } from './periodic-task.js';
+import { rhoOverrideProblem } from './rho-override.js';
 import { RunLog } from './run-log.js';
 import { HttpServer } from './server.js';
 import { Supervisor } from './supervisor.js';
+
+/**
+ * How often the daemon looks at the reading in use without waiting for a poll: the data-age gauge
+ * is updated, and while the data is stale the policy decides (so `when_stale` applies on time
+ * even when a poll hangs). A fresh reading's decision is left to the poll that brought it: a
+ * budget plan re-evaluated every second would move ρ, and re-select, every second.
+ */
+const CLOCK_INTERVAL_MS = 1000;
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -41,9 +55,13 @@ export class Daemon {
   readonly metrics: Metrics = createMetrics();
   private config: DaemonConfig;
   private source!: CarbonFeed;
+  private carbonPoll: PeriodicTask | undefined;
+  private clock: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private reloading: Promise<unknown> = Promise.resolve();
   private forecast!: ForecastFeed;
   private forecastTimer: NodeJS.Timeout | undefined;
-  private task: ScheduledTask | undefined;
+  private forecastAbort = new AbortController();
   /** The machine as measured from the trainer's steps (the execution model). */
   private readonly pace = new Pace();
   private plan: Plan | undefined;
@@ -61,7 +79,6 @@ export class Daemon {
   private readonly started = Date.now();
   readonly timeline: Array<{ time: string; rho: number; pause: boolean; reason: string }> = [];
   private backend: { backend: string; gpu: boolean } | undefined;
-  private polling: Promise<void> | undefined;
   /** The job's trainable floor, once the trainer reports it: ρ below it is raised to it. */
   private rhoFloor = 0;
 
@@ -89,20 +106,26 @@ export class Daemon {
 
   async start(): Promise<{ port: number }> {
     const c = this.config;
+    this.metrics.pollsSkipped.inc({ feed: 'carbon' }, 0);
+    for (const where of ['decide', 'poll', 'http'] as const) this.metrics.daemonErrors.inc({ where }, 0);
     this.useToken(this.readToken(c));
     this.runLog = new RunLog(c.job.output, (message) => this.d.logger.warn('run log', { message }));
     this.source = this.buildSource(c);
     this.forecast = this.buildForecast(c);
+    this.carbonPoll = this.buildPoll(c, this.source);
     this.server = new HttpServer({
       host: c.server.listen.host,
       port: c.server.listen.port,
       registry: this.metrics.registry,
       control: this.control(),
       token: () => this.token,
+      onError: (error, request) => this.caught('http', error, request),
     });
     const address = await this.server.listen();
     this.d.logger.info('listening', { url: `http://${address.address}:${address.port}` });
-    await this.poll();
+    await this.firstReading(this.carbonPoll, c.startup_wait);
+    if (this.stopping) return { port: address.port };
+    this.clock = setInterval(() => this.onClock(), CLOCK_INTERVAL_MS);
     this.supervisor = new Supervisor(c.job, { maxRestarts: c.max_restarts });
     const meter = await selectMeter(
       {
@@ -124,21 +147,47 @@ export class Daemon {
     this.watchSupervisor();
     this.metrics.trainerUp.set({ run: c.job.name }, 0);
     this.metrics.jobFailed.set({ run: c.job.name }, 0);
+    if (this.stopping) return { port: address.port };
     this.supervisor.start(this.decision.rho, this.decision.pause);
-    this.schedule();
-    void this.refreshForecast();
+    this.carbonPoll.start();
+    this.refreshForecast();
     return { port: address.port };
   }
 
+  /** Polls now and waits for the reading at most `boundMs`; then decides, reading or not. */
+  private async firstReading(poll: PeriodicTask, boundMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), boundMs);
+    });
+    const outcome = await Promise.race([poll.runNow().then(() => 'polled' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late')
+      this.d.logger.warn("no carbon reading yet; the trainer starts under the policy's when_stale", {
+        provider: this.config.carbon.provider,
+        waited_ms: boundMs,
+      });
+    this.decide();
+  }
+
   /** SIGHUP: re-reads the config; an invalid one is logged and the old one stays in force. */
-  async reload(): Promise<boolean> {
+  reload(): Promise<boolean> {
+    const next = this.reloading.then(() => this.reloadNow());
+    this.reloading = next;
+    return next;
+  }
+
+  private async reloadNow(): Promise<boolean> {
+    if (this.stopping) return false;
     let next: DaemonConfig;
     let source: CarbonFeed;
+    let poll: PeriodicTask;
     let token: string | undefined;
     try {
       next = readDaemonConfig(this.configFile);
       token = this.readToken(next);
-      source = this.buildSource(next);
+      source = feedKey(next) === feedKey(this.config) ? this.source : this.buildSource(next);
+      poll = this.buildPoll(next, source);
     } catch (error) {
       this.d.logger.error('config reload rejected; the previous config stays in force', {
         file: this.configFile,
@@ -149,30 +198,35 @@ export class Daemon {
     const jobChanged = JSON.stringify(next.job) !== JSON.stringify(this.config.job);
     const listenChanged = JSON.stringify(next.server.listen) !== JSON.stringify(this.config.server.listen);
     this.useToken(token);
+    await this.carbonPoll?.stop();
+    if (this.stopping) return false;
     this.source = source;
     this.forecast = this.buildForecast(next);
+    this.carbonPoll = poll;
     this.config = {
       ...next,
       job: this.config.job,
       server: { ...next.server, listen: this.config.server.listen },
     };
-    this.schedule();
-    void this.refreshForecast();
     this.d.logger.info('config reloaded', {
       file: this.configFile,
       ...(jobChanged ? { note: 'job changes apply when the daemon restarts' } : {}),
       ...(listenChanged ? { note_listen: 'server.listen changes apply when the daemon restarts' } : {}),
     });
-    await this.poll();
+    this.decide();
+    poll.start();
+    void poll.runNow();
     return true;
   }
 
-  /** SIGTERM/SIGINT: the trainer checkpoints and exits within the bound, then the server closes. */
+  /** SIGTERM/SIGINT: polls are aborted, the trainer checkpoints and exits within the bound, then the server closes. */
   async shutdown(signal: string): Promise<'clean' | 'killed' | 'none'> {
     this.d.logger.info('shutting down', { signal, timeout_ms: this.config.shutdown_timeout });
-    this.task?.stop();
+    this.stopping = true;
+    clearInterval(this.clock);
     clearInterval(this.forecastTimer);
-    await this.polling;
+    this.forecastAbort.abort();
+    await this.carbonPoll?.stop();
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
     await this.server?.close();
     this.d.logger.info('stopped', { trainer: outcome });
@@ -211,6 +265,7 @@ export class Daemon {
         clock: () => this.now(),
         logger: this.d.logger,
         onError: (provider, reason) => this.metrics.fetchErrors.inc({ provider, reason }),
+        secrets: this.d.secrets,
       },
       Math.min(c.carbon.stale_after, c.policy.stale_after),
     );
@@ -220,38 +275,81 @@ export class Daemon {
     return new ForecastFeed(this.source.provider, c.carbon.forecast.hours, this.d.logger, () => this.now());
   }
 
-  /** Fetches the forecast now and then every `carbon.forecast.every`; decides again when it lands. */
-  private async refreshForecast(): Promise<void> {
+  /**
+   * Fetches the forecast now and then every `carbon.forecast.every` (one fetch at a time, aborted
+   * at shutdown); decides again when one lands.
+   */
+  private refreshForecast(): void {
     clearInterval(this.forecastTimer);
     const fetch = () =>
       this.forecast
-        .refresh()
-        .then(() => this.decide())
-        .catch((error: unknown) => this.d.logger.error('forecast refresh failed', { error: String(error) }));
+        .refresh(this.forecastAbort.signal)
+        .then(() => {
+          if (!this.stopping) this.decide();
+        })
+        .catch((error: unknown) => this.caught('poll', error));
     this.forecastTimer = setInterval(fetch, this.config.carbon.forecast.every);
     this.forecastTimer.unref();
-    await fetch();
+    void fetch();
   }
 
-  private schedule(): void {
-    this.task?.stop();
-    this.task = cron.schedule(this.config.carbon.poll ?? '*/5 * * * *', () => {
-      this.polling = this.poll();
+  /** The carbon poll on its schedule, one at a time; a bad cron expression throws here. */
+  private buildPoll(c: DaemonConfig, feed: CarbonFeed): PeriodicTask {
+    return new PeriodicTask({
+      schedule: c.carbon.poll ?? DEFAULT_POLL,
+      run: async (signal) => {
+        await feed.poll(signal);
+        if (!signal.aborted) this.decide();
+      },
+      onSkip: () => {
+        this.metrics.pollsSkipped.inc({ feed: 'carbon' });
+        this.d.logger.debug('carbon poll skipped: the previous one is still in flight', {
+          provider: feed.provider.name,
+        });
+      },
+      onError: (error) => this.caught('poll', error),
     });
   }
 
-  private async poll(): Promise<void> {
-    await this.source.poll();
-    this.decide();
+  /** An error a handler caught instead of letting it kill the daemon: logged once and counted. */
+  private caught(
+    where: 'decide' | 'poll' | 'http',
+    error: unknown,
+    meta: Record<string, unknown> = {},
+  ): void {
+    this.metrics.daemonErrors.inc({ where });
+    const e = error as Error;
+    this.d.logger.error(`${where} failed`, { ...meta, error: e?.stack ?? String(error) });
+  }
+
+  /** Between polls: the data-age gauge, and the decision while the data is stale. */
+  private onClock(): void {
+    try {
+      const s = this.source.state(this.now());
+      this.metrics.dataAge.set(s.ageSeconds ?? s.waitingSeconds ?? 0);
+      if (s.stale) this.decideNow();
+    } catch (error) {
+      this.caught('decide', error);
+    }
+  }
+
+  /** Policy (or override, or manual pause) → decision; never throws. */
+  private decide(): void {
+    try {
+      this.decideNow();
+    } catch (error) {
+      this.caught('decide', error);
+    }
   }
 
   /** Policy (or override, or manual pause) → decision; tells the trainer what changed. */
-  private decide(): void {
+  private decideNow(): void {
     const now = this.now();
     const s = this.source.state(now);
     const r = s.reading;
     if (r) this.metrics.intensity.set({ provider: r.provider, region: r.region }, r.intensity);
-    if (s.ageSeconds !== undefined) this.metrics.dataAge.set(s.ageSeconds);
+    const age = s.ageSeconds ?? s.waitingSeconds;
+    if (age !== undefined) this.metrics.dataAge.set(age);
     const forecast = this.forecast.ahead(now);
     this.metrics.forecastHorizon.set(this.forecast.horizonSeconds(now));
     const input = r ? { ...r, forecast, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
@@ -468,7 +566,8 @@ export class Daemon {
         this.decide();
       },
       overrideRho: (rho: number, ttlSeconds: number) => {
-        if (!(rho > 0 && rho <= 1)) throw new RangeError(`ρ must lie in (0, 1], got ${rho}`);
+        const problem = rhoOverrideProblem(rho, ttlSeconds);
+        if (problem) throw new RangeError(problem);
         this.override = { rho, until: this.now().getTime() + ttlSeconds * 1000 };
         this.decide();
         return { ...this.decision };
@@ -506,7 +605,9 @@ export class Daemon {
           : null,
         age_seconds: s?.ageSeconds ?? null,
         stale: s?.stale ?? true,
-        last_error: s?.lastError ? { message: s.lastError.message, at: s.lastError.at.toISOString() } : null,
+        last_error: s?.lastError
+          ? { message: this.d.secrets.redact(s.lastError.message), at: s.lastError.at.toISOString() }
+          : null,
       },
       plan: this.planJson(now),
       forecast: { horizon_seconds: this.forecast?.horizonSeconds(now) ?? 0 },
@@ -542,4 +643,10 @@ export class Daemon {
       timeline: this.timeline.slice(-50),
     };
   }
+}
+
+/** What the carbon feed is built from: a change to anything but the schedule means a new feed. */
+function feedKey(c: DaemonConfig): string {
+  const { poll: _, ...carbon } = c.carbon;
+  return JSON.stringify([carbon, c.policy.stale_after]);
 }

@@ -21,8 +21,8 @@ export class ForecastFeed {
   ) {}
 
   /** Fetches unless a fetch is running; never throws (the last good forecast stays). */
-  refresh(): Promise<void> {
-    this.inFlight ??= this.fetch().finally(() => {
+  refresh(signal?: AbortSignal): Promise<void> {
+    this.inFlight ??= this.fetch(signal).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
@@ -39,13 +39,14 @@ export class ForecastFeed {
     return last ? (last.time.getTime() - now.getTime()) / 1000 : 0;
   }
 
-  private async fetch(): Promise<void> {
+  private async fetch(signal?: AbortSignal): Promise<void> {
     if (!this.provider.forecast) {
       this.persistence(`${this.provider.name} publishes no forecast`);
       return;
     }
     try {
-      const r = await this.provider.forecast(this.hours);
+      const r = await this.provider.forecast(this.hours, signal);
+      if (signal?.aborted) return;
       if (!r.forecast || r.forecast.length === 0) {
         this.persistence(`${this.provider.name} returned no forecast points`);
         return;
@@ -59,6 +60,7 @@ export class ForecastFeed {
         until: r.forecast.at(-1)!.time.toISOString(),
       });
     } catch (error) {
+      if (signal?.aborted) return;
       const kept = this.fetchedAt ? `keeping the one from ${this.fetchedAt.toISOString()}` : 'none yet';
       this.persistence(
         `forecast failed (${(error as Error).message}); ${kept}`,

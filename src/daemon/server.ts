@@ -2,12 +2,14 @@
  * The daemon's HTTP interface on Node's http module: `/metrics` (Prometheus text), `/healthz`,
  * `/readyz`, `/v1/status`, `/v1/rho` (the decision, for external trainers), and control
  * endpoints (`POST /v1/pause`, `/v1/resume`, `/v1/rho`) that need a bearer token and are off
- * when none is configured.
+ * when none is configured. A handler that throws answers 500 and is reported to `onError`; the
+ * server itself never goes down with it.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { parseRhoOverride } from './rho-override.js';
 
 export interface Control {
   status(): unknown;
@@ -15,7 +17,7 @@ export interface Control {
   ready(): { ready: boolean; why: string };
   pause(): void;
   resume(): void;
-  /** Overrides the policy's ρ until the expiry (seconds); throws RangeError on a bad ρ. */
+  /** Overrides the policy's ρ for `ttlSeconds` (validated by `parseRhoOverride`). */
   overrideRho(rho: number, ttlSeconds: number): unknown;
 }
 
@@ -26,6 +28,8 @@ export interface ServerOptions {
   readonly control: Control;
   /** Bearer token for control endpoints (read at call time, so a reload can change it). */
   readonly token: () => string | undefined;
+  /** A request failed inside the server (answered 500); the daemon logs and counts it. */
+  readonly onError: (error: unknown, request: { method: string; path: string }) => void;
 }
 
 export class HttpServer {
@@ -35,7 +39,11 @@ export class HttpServer {
 
   async listen(): Promise<AddressInfo> {
     const server = createServer((req, res) => {
-      this.route(req, res).catch((error: unknown) => send(res, 500, { error: String(error) }));
+      this.route(req, res).catch((error: unknown) => {
+        this.o.onError(error, { method: req.method ?? '?', path: (req.url ?? '/').split('?')[0]! });
+        if (res.headersSent) res.destroy();
+        else send(res, 500, { error: 'internal error; see the daemon log' });
+      });
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -94,17 +102,9 @@ export class HttpServer {
       c.resume();
       return send(res, 200, c.decision());
     }
-    const body = await readJson(req);
-    const rho = (body as { rho?: unknown } | undefined)?.rho;
-    const ttl = (body as { ttl_seconds?: unknown } | undefined)?.ttl_seconds ?? 3600;
-    if (typeof rho !== 'number' || typeof ttl !== 'number' || !(ttl > 0)) {
-      return send(res, 400, { error: 'expected JSON {"rho": number in (0, 1], "ttl_seconds": number > 0}' });
-    }
-    try {
-      return send(res, 200, c.overrideRho(rho, ttl));
-    } catch (error) {
-      return send(res, 400, { error: (error as Error).message });
-    }
+    const override = parseRhoOverride(await readJson(req));
+    if ('error' in override) return send(res, 400, { error: override.error });
+    return send(res, 200, c.overrideRho(override.rho, override.ttlSeconds));
   }
 }
 

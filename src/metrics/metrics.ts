@@ -47,7 +47,7 @@ export function createMetrics() {
     }),
     dataAge: new Gauge({
       name: 'greentrainer_carbon_data_age_seconds',
-      help: 'Age of the carbon reading in use',
+      help: 'Age of the carbon reading in use (before the first reading: how long the daemon has waited for one)',
       registers,
     }),
     forecastHorizon: new Gauge({
@@ -59,6 +59,18 @@ export function createMetrics() {
       name: 'greentrainer_carbon_fetch_errors_total',
       help: 'Failed carbon-data polls, by reason',
       labelNames: ['provider', 'reason'] as const,
+      registers,
+    }),
+    pollsSkipped: new Counter({
+      name: 'greentrainer_polls_skipped_total',
+      help: 'Scheduled polls skipped because the previous poll of the same feed was still in flight',
+      labelNames: ['feed'] as const,
+      registers,
+    }),
+    daemonErrors: new Counter({
+      name: 'greentrainer_daemon_errors_total',
+      help: 'Errors the daemon caught and logged instead of crashing, by where (decide, poll, http)',
+      labelNames: ['where'] as const,
       registers,
     }),
     flops: new Counter({

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildProvider, parseCarbonConfig } from '../../src/carbon/factory.js';
+import { silentLogger } from '../../src/carbon/provider.js';
 import { assertNoSecrets, harness, providerContract, sample } from './provider-contract.js';
 
 const TOKEN = 'em-SECRET-token-7f3a9c';
@@ -51,6 +53,18 @@ describe('carbon/electricity-maps', () => {
       assert.equal(h.server.requests[0]?.headers['auth-token'], TOKEN);
     });
 
+    it("hands the token to the secret sink (the daemon's redactor)", () => {
+      const seen: string[] = [];
+      buildProvider(parseCarbonConfig(spec.config(h.server.url)), {
+        env: spec.env,
+        clock: () => spec.now,
+        logger: silentLogger,
+        onError() {},
+        secrets: { add: (v) => void (v && seen.push(v)) },
+      });
+      assert.deepEqual(seen, [TOKEN]);
+    });
+
     it('names the missing variable, not a value, when the token is not set', () => {
       assert.throws(
         () => h.build({ ...spec.config(h.server.url), token_env: 'NOPE' }),
@@ -63,7 +77,7 @@ describe('carbon/electricity-maps', () => {
         body: { ...(sample('em-latest.json') as object), zone: 'DE' },
       });
       const e = await h.attempt(h.build());
-      assert.equal(e?.reason, 'bad_response');
+      assert.equal(e?.reason, 'bad_shape');
       assert.match(e!.message, /asked for zone US-CAR-DUK, got DE/);
     });
 
@@ -96,6 +110,22 @@ describe('carbon/electricity-maps', () => {
       assert.equal(
         h.server.requests.find((q) => q.path.endsWith('forecast'))?.query.get('horizonHours'),
         '48',
+      );
+    });
+
+    it('degrades to the latest reading, with a warning, when the plan has no forecast (403)', async () => {
+      h.server.routes.set('/v3/carbon-intensity/forecast', {
+        status: 403,
+        body: { message: `token ${TOKEN} has no access to /forecast` },
+      });
+      h.clock.now = spec.now;
+      const r = await h.build().forecast!(24);
+      assert.equal(r.intensity, 216);
+      assert.equal(r.forecast, undefined);
+      const warning = h.transcript.find((l) => l.includes('without a forecast'));
+      assert.match(
+        warning ?? '',
+        /^warn electricitymaps: auth: GET \/carbon-intensity\/forecast: HTTP 403: token \[redacted\] has no access to \/forecast; using the latest reading without a forecast/,
       );
     });
 

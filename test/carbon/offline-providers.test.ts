@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { fileURLToPath } from 'node:url';
+import type { CarbonConfigInput } from '../../src/carbon/config.js';
 import { countingErrors } from '../../src/carbon/errors.js';
-import { buildProvider, type ProviderDeps } from '../../src/carbon/factory.js';
+import { buildProvider, type ProviderDeps, parseCarbonConfig } from '../../src/carbon/factory.js';
 import { backoffMs } from '../../src/carbon/retry.js';
 import { parseTrace, TraceError } from '../../src/carbon/trace-file.js';
 import { parseDurationMs } from '../../src/config/duration.js';
@@ -20,10 +21,12 @@ function deps(clock: { now: Date }): ProviderDeps {
   };
 }
 
+const build = (input: CarbonConfigInput, d: ProviderDeps) => buildProvider(parseCarbonConfig(input), d);
+
 describe('carbon/trace, static and co2js', () => {
   it('replays a day of half hours 48× faster, mapping trace times to the wall clock', async () => {
     const clock = { now: T0 };
-    const p = buildProvider({ provider: 'trace', file: DAY, speed: 48 }, deps(clock));
+    const p = build({ provider: 'trace', file: DAY, speed: 48 }, deps(clock));
     assert.equal((await p.current()).intensity, 171);
     clock.now = new Date(T0.getTime() + 13 * 60_000 + 10_000);
     const r = await p.forecast!(1 / 60);
@@ -39,7 +42,7 @@ describe('carbon/trace, static and co2js', () => {
 
   it('reports the end of a trace that does not loop', async () => {
     const clock = { now: T0 };
-    const p = buildProvider({ provider: 'trace', file: DAY, speed: 3600, loop: false }, deps(clock));
+    const p = build({ provider: 'trace', file: DAY, speed: 3600, loop: false }, deps(clock));
     clock.now = new Date(T0.getTime() + 60_000);
     await assert.rejects(p.current(), /trace: no data: the trace ended at 2026-04-14T23:30:00.000Z/);
   });
@@ -65,22 +68,19 @@ describe('carbon/trace, static and co2js', () => {
 
   it('serves a static value and a CO2.js annual country average', async () => {
     const clock = { now: T0 };
-    assert.equal(
-      (await buildProvider({ provider: 'static', intensity: 123 }, deps(clock)).current()).intensity,
-      123,
-    );
-    const gb = await buildProvider({ provider: 'co2js', region: 'gbr' }, deps(clock)).current();
+    assert.equal((await build({ provider: 'static', intensity: 123 }, deps(clock)).current()).intensity, 123);
+    const gb = await build({ provider: 'co2js', region: 'gbr' }, deps(clock)).current();
     assert.equal(gb.intensity, 215.79);
     assert.equal(gb.region, 'GBR');
     assert.throws(
-      () => buildProvider({ provider: 'co2js', region: 'XX' }, deps(clock)),
+      () => build({ provider: 'co2js', region: 'XX' }, deps(clock)),
       /no average intensity for 'XX'/,
     );
   });
 
   it('lists the known providers for an unknown name', () => {
     assert.throws(
-      () => buildProvider({ provider: 'nope' } as never, deps({ now: T0 })),
+      () => build({ provider: 'nope' } as never, deps({ now: T0 })),
       /providers: uk-carbon-intensity, electricitymaps, watttime, carbon-aware-sdk, trace, static, co2js/,
     );
   });

@@ -10,10 +10,10 @@ import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import type { CarbonConfigInput } from '../../src/carbon/config.js';
 import { CarbonError, countingErrors } from '../../src/carbon/errors.js';
-import { buildProvider } from '../../src/carbon/factory.js';
+import { buildProvider, parseCarbonConfig } from '../../src/carbon/factory.js';
 import type { GuardedProvider } from '../../src/carbon/guarded-provider.js';
 import type { Logger } from '../../src/carbon/provider.js';
-import { type Route, refusedUrl, TestServer } from '../helpers/http-server.js';
+import { type RecordedRequest, type Route, refusedUrl, TestServer } from '../helpers/http-server.js';
 
 export const SAMPLES = new URL('../fixtures/providers/', import.meta.url);
 export const sample = (name: string): unknown => JSON.parse(readFileSync(new URL(name, SAMPLES), 'utf8'));
@@ -33,6 +33,8 @@ export interface ContractSpec {
   readonly env?: Record<string, string>;
   /** Strings that must never appear in logs or errors. */
   readonly secrets?: readonly string[];
+  /** The provider logs in before its data call; a failed login is not retried (one login a poll). */
+  readonly logsIn?: boolean;
 }
 
 export interface Harness {
@@ -59,7 +61,7 @@ export function harness(spec: ContractSpec): Harness {
       const log = (level: string) => (message: string, meta?: Record<string, unknown>) =>
         h.transcript.push(`${level} ${message} ${inspect(meta)}`);
       const logger: Logger = { warn: log('warn'), info: log('info') };
-      const p = buildProvider(config, {
+      const p = buildProvider(parseCarbonConfig(config), {
         env: spec.env ?? {},
         clock: () => h.clock.now,
         logger,
@@ -131,7 +133,7 @@ export function providerContract(spec: ContractSpec): Harness {
     it('reports a refused connection', async () => {
       const error = await h.attempt(h.build(spec.config(await refusedUrl())));
       assert.equal(error?.reason, 'refused');
-      assert.equal(h.counts.get(`${spec.provider}/refused`), 3);
+      assert.equal(h.counts.get(`${spec.provider}/refused`), spec.logsIn ? 1 : 3);
     });
 
     it('does not retry a 401', () => fail({ status: 401, body: { error: 'Invalid auth-token' } }, 'auth', 1));
@@ -171,9 +173,42 @@ export function providerContract(spec: ContractSpec): Harness {
       assert.match(e.message, /HTML/);
     });
 
-    it('rejects fields of the wrong type', async () => {
-      const e = await fail({ body: spec.wrongTypes }, 'bad_response', 3);
+    it('rejects fields of the wrong type without retrying: the same answer would come again', async () => {
+      const e = await fail({ body: spec.wrongTypes }, 'bad_shape', 1);
       assert.match(e.message, /unexpected shape/);
+    });
+
+    it('times out a body that trickles in after the headers (one deadline per request)', async () => {
+      const t0 = Date.now();
+      const e = await fail({ trickleMs: 50 }, 'timeout', 3);
+      const timeoutMs = (parseCarbonConfig(spec.config(h.server.url)) as { timeout: number }).timeout;
+      assert.match(e.message, new RegExp(`no complete answer within ${timeoutMs} ms`));
+      assert.ok(Date.now() - t0 < 3 * timeoutMs + 1000, `took ${Date.now() - t0} ms`);
+    });
+
+    it('does not follow or retry a redirect, and names its Location', async () => {
+      const e = await fail({ status: 302, headers: { location: '/elsewhere?loop=1' } }, 'redirect', 1);
+      assert.match(e.message, /HTTP 302 redirect to \/elsewhere\?loop=1 \(not followed\)$/);
+    });
+
+    it('stops reading a body larger than the cap, without retrying', async () => {
+      const e = await fail({ bytes: 50 * 1024 * 1024 }, 'too_large', 1);
+      assert.match(e.message, /response larger than 5242880 bytes$/);
+    });
+
+    it('scrubs credentials the server echoes in its error from the message', async function () {
+      if ((spec.secrets ?? []).length === 0) {
+        console.log(`      skipped: ${spec.provider} sends no credentials`);
+        this.skip();
+      }
+      const echo = (r: RecordedRequest): Route => ({
+        status: 401,
+        body: { message: `refused ${r.headers['auth-token'] ?? ''} ${r.headers.authorization ?? ''}` },
+      });
+      h.server.routes.set(spec.currentPath, echo);
+      const e = await h.attempt(h.build());
+      assert.equal(e?.reason, 'auth', e?.message);
+      assert.match(e!.message, /HTTP 401: refused .*\[redacted\]/);
     });
 
     it('reports a reading older than stale_after as stale', async () => {

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { buildProvider, parseCarbonConfig } from '../../src/carbon/factory.js';
+import { silentLogger } from '../../src/carbon/provider.js';
 import type { RecordedRequest } from '../helpers/http-server.js';
 import { assertNoSecrets, harness, providerContract, sample } from './provider-contract.js';
 
@@ -24,6 +26,7 @@ const spec = {
   }),
   env: { WT_PASSWORD: PASSWORD, WT_WRONG: 'not-the-password' },
   secrets: [PASSWORD, LOGIN.token],
+  logsIn: true,
 };
 
 /** Accepts only the Basic credentials of the spec, and issues numbered tokens. */
@@ -105,6 +108,31 @@ describe('carbon/watttime', () => {
       assert.equal(h.server.count('/login'), 5);
       assert.equal(h.server.count('/v3/signal-index'), 0);
       assert.equal(h.counts.get('watttime/auth'), 5);
+    });
+
+    it("hands the password and every bearer token to the secret sink (the daemon's redactor)", async () => {
+      const seen: string[] = [];
+      const config = parseCarbonConfig(spec.config(h.server.url));
+      const p = buildProvider(config, {
+        env: spec.env,
+        clock: () => h.clock.now,
+        logger: silentLogger,
+        onError() {},
+        secrets: { add: (v) => void (v && seen.push(v)) },
+      });
+      await p.current();
+      assert.deepEqual(seen, [PASSWORD, 'token-1']);
+    });
+
+    it('logs in at most once per poll when the login endpoint fails', async () => {
+      h.server.routes.set('/login', { status: 503, body: { message: 'maintenance' } });
+      const p = h.build();
+      for (let poll = 0; poll < 3; poll++) {
+        const e = await h.attempt(p);
+        assert.equal(e?.message, 'watttime: server: GET /login: HTTP 503: maintenance');
+      }
+      assert.equal(h.server.count('/login'), 3);
+      assert.equal(h.counts.get('watttime/server'), 3);
     });
 
     it('does not log in again when a fresh token is refused (no login loop)', async () => {

@@ -17,6 +17,8 @@ export const GREENTRAINER_METRICS = {
   greentrainer_carbon_data_age_seconds: { type: 'gauge', labels: [] },
   greentrainer_forecast_horizon_seconds: { type: 'gauge', labels: [] },
   greentrainer_carbon_fetch_errors_total: { type: 'counter', labels: ['provider', 'reason'] },
+  greentrainer_polls_skipped_total: { type: 'counter', labels: ['feed'] },
+  greentrainer_daemon_errors_total: { type: 'counter', labels: ['where'] },
   greentrainer_paused: { type: 'gauge', labels: [] },
   greentrainer_training_flops_total: { type: 'counter', labels: ['run'] },
   greentrainer_training_flops_full_total: { type: 'counter', labels: ['run'] },

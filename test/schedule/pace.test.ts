@@ -9,7 +9,10 @@ describe('schedule/pace', () => {
     let t = 1_000_000;
     pace.restart(t);
     // Warm-up: 5 steps of 1 s each, whatever their FLOPs.
-    for (let k = 0; k < 5; k++) pace.step((t += 1000), { flops: 1e9, fullFlops: 2e9, joules: 50 });
+    for (let k = 0; k < 5; k++) {
+      t += 1000;
+      pace.step(t, { flops: 1e9, fullFlops: 2e9, joules: 50 });
+    }
     const truth = (flops: number) => 0.02 + flops / 1e10; // t₀ 20 ms, X 10 GFLOP/s
     for (let k = 0; k < 60; k++) {
       const flops = k % 2 ? 2e9 : 1e9;
@@ -22,7 +25,8 @@ describe('schedule/pace', () => {
         t += 60_000;
       }
       const seconds = truth(flops);
-      pace.step((t += seconds * 1000), { flops, fullFlops: 2e9, joules: 100 * seconds });
+      t += seconds * 1000;
+      pace.step(t, { flops, fullFlops: 2e9, joules: 100 * seconds });
     }
     const m = pace.model(PRIORS)!;
     assert.ok(Math.abs(m.stepOverheadSeconds - 0.02) < 1e-6, `t₀ ${m.stepOverheadSeconds}`);
@@ -39,10 +43,13 @@ describe('schedule/pace', () => {
     const pace = new Pace();
     let t = 0;
     pace.restart(t);
-    for (let k = 0; k < STEPS_BEFORE_MODEL - 1; k++)
-      pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
+    const step = () => {
+      t += 100;
+      pace.step(t, { flops: 1e9, fullFlops: 2e9, joules: 0 });
+    };
+    for (let k = 0; k < STEPS_BEFORE_MODEL - 1; k++) step();
     assert.equal(pace.model(PRIORS), undefined);
-    pace.step((t += 100), { flops: 1e9, fullFlops: 2e9, joules: 0 });
+    step();
     const m = pace.model(PRIORS)!;
     assert.equal(m.stepOverheadSeconds, 0);
     assert.ok(Math.abs(m.flopsPerSecond - 1e10) < 1e-3);
