@@ -47,8 +47,9 @@ export class ForecastFeed {
     try {
       const r = await this.provider.forecast(this.hours, signal);
       if (signal?.aborted) return;
+      // The guard serves the last good reading (without a forecast) when the fetch failed.
       if (!r.forecast || r.forecast.length === 0) {
-        this.persistence(`${this.provider.name} returned no forecast points`);
+        this.failed('no forecast points came back');
         return;
       }
       this.points = r.forecast;
@@ -61,12 +62,14 @@ export class ForecastFeed {
       });
     } catch (error) {
       if (signal?.aborted) return;
-      const kept = this.fetchedAt ? `keeping the one from ${this.fetchedAt.toISOString()}` : 'none yet';
-      this.persistence(
-        `forecast failed (${(error as Error).message}); ${kept}`,
-        this.fetchedAt !== undefined,
-      );
+      this.failed((error as Error).message);
     }
+  }
+
+  /** A failed fetch keeps the last good forecast; with none, persistence. */
+  private failed(why: string): void {
+    const kept = this.fetchedAt ? `keeping the one from ${this.fetchedAt.toISOString()}` : 'none yet';
+    this.persistence(`forecast failed (${why}); ${kept}`, this.fetchedAt !== undefined);
   }
 
   private persistence(why: string, keep = false): void {

@@ -17,7 +17,7 @@ import {
 
 /**
  * The simulator predicts the daemon: the real daemon runs a short job on a replayed trace (30
- * trace minutes = 9 s), then `policy simulate --from-run` replays the same policy on the same
+ * trace minutes = 6 s), then `policy simulate --from-run` replays the same policy on the same
  * trace with the machine measured from that run. Finish time and steps per trace interval must
  * agree within ±10 %.
  */
@@ -36,18 +36,18 @@ interface Simulated {
 
 const POLICIES = {
   linear: 'map: { type: linear, points: [[100, 1.0], [300, 0.5]] }',
-  budget: 'map: { type: budget, deadline: 200s, min_mean_rho: 0.6, interval: 9s }',
+  budget: 'map: { type: budget, deadline: 200s, min_mean_rho: 0.6, interval: 6s }',
 };
 
 async function runToEnd(
   kind: keyof typeof POLICIES,
 ): Promise<{ s: DaemonSetup; sim: Simulated; policy: string }> {
   const s = await daemonSetup();
-  // 600 steps (6 epochs of 100 batches); 30 trace minutes last 9 s; polled every second.
+  // 600 steps (6 epochs of 100 batches); 30 trace minutes last 6 s; polled every second.
   const config = s
     .config()
     .replace(/map: \{ type: steps[^\n]*/, POLICIES[kind])
-    .replace('speed: 600', 'speed: 200')
+    .replace('speed: 600', 'speed: 300')
     .replace('epochs: 50', 'epochs: 6')
     .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
   writeFileSync(s.configFile, `${config}exit_when_done: true\n`);
