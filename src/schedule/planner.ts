@@ -29,7 +29,7 @@ export interface PlanInput {
   /** Epoch ms. */
   readonly now: number;
   readonly deadline: number;
-  /** Planning step; interval boundaries fall on multiples of it (epoch-aligned). */
+  /** Planning step: intervals end on its multiples (epoch-aligned) and where the intensity changes. */
   readonly intervalMs: number;
   readonly stepsLeft: number;
   readonly model: ExecutionModel;
@@ -66,7 +66,6 @@ export function plan(p: PlanInput): Plan {
   const grid = intervals(p);
   const total = grid.reduce((s, g) => s + seconds(g), 0);
   const need = (rho: number) => runSecondsFor(p.model, p.stepsLeft, rho);
-  const hours = (s: number) => `${(s / 3600).toFixed(1)} h`;
   if (p.stepsLeft <= 0) return done(grid, p.rhoMin, 'the job has no steps left');
   if (need(p.rhoMin) > total)
     return {
@@ -143,18 +142,28 @@ export function planSpans(plan: Plan): PlanSpan[] {
   return spans;
 }
 
-/** [now, deadline) cut at multiples of the interval, each with its mean intensity. */
+/**
+ * [now, deadline) cut at multiples of the interval and wherever the intensity changes, so that
+ * every interval has one intensity (running first, then pausing, is then as good as any order).
+ */
 function intervals(p: PlanInput): PlanInterval[] {
-  const out: PlanInterval[] = [];
-  for (let from = p.now; from < p.deadline; ) {
-    const to = Math.min(p.deadline, (Math.floor(from / p.intervalMs) + 1) * p.intervalMs);
-    out.push({ from, to, intensity: p.intensity.mean(from, to), runSeconds: 0 });
-    from = to;
-  }
-  return out;
+  const cuts = new Set(p.intensity.changesBetween(p.now, p.deadline));
+  for (let t = (Math.floor(p.now / p.intervalMs) + 1) * p.intervalMs; t < p.deadline; t += p.intervalMs)
+    cuts.add(t);
+  const bounds = [p.now, ...[...cuts].sort((a, b) => a - b), p.deadline];
+  return bounds.slice(1).map((to, k) => {
+    const from = bounds[k]!;
+    return { from, to, intensity: p.intensity.mean(from, to), runSeconds: 0 };
+  });
 }
 
 const seconds = (g: PlanInterval) => (g.to - g.from) / 1000;
+
+/** 42 s, 36.0 min, 9.5 h. */
+function hours(s: number): string {
+  if (s < 60) return `${s.toFixed(0)} s`;
+  return s < 3600 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(1)} h`;
+}
 
 interface Filled {
   readonly u: number[];

@@ -176,7 +176,7 @@ describe('policy/evaluate', () => {
     assert.equal(later.decision.pause, true);
     assert.match(
       later.decision.reason,
-      /100 steps at ρ 0\.6 need 0\.6 h of the 9\.5 h to the deadline; a cleaner interval comes later → pause/,
+      /100 steps at ρ 0\.6 need 36\.0 min of the 9\.5 h to the deadline; a cleaner interval comes later → pause/,
     );
     assert.ok(later.plan?.intervals.some((g) => g.runSeconds > 0 && g.intensity === 80));
     // Behind schedule: 0.6 h of work with 0.5 h left lowers ρ (cheaper, faster steps).

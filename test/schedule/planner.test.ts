@@ -160,7 +160,7 @@ describe('schedule/planner', () => {
     assert.ok(tight.intervals.every((g) => g.runSeconds === (g.to - g.from) / 1000));
     assert.match(
       tight.why,
-      /^10 steps need 0\.1 h of run time even at ρ_min 0\.5, only 0\.0 h to the deadline: ρ_min without pausing$/,
+      /^10 steps need 5\.0 min of run time even at ρ_min 0\.5, only 1\.0 min to the deadline: ρ_min without pausing$/,
     );
   });
 
