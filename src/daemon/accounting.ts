@@ -8,7 +8,8 @@
  * Two kinds of sums, kept apart:
  * - `totals` are the job's: restored on every trainer start from its checkpoint (steps, FLOPs)
  *   and the job ledger (energy, CO2e), so a restart of the daemon or the trainer neither resets
- *   nor double-counts them; steps replayed after a crash replace the undone ones.
+ *   nor double-counts them; steps replayed after a crash replace the undone ones, and steps no
+ *   daemon accounted (run by an orphaned trainer) are charged at the job's joules per FLOP.
  * - Prometheus counters are this process's (they start at 0 with the daemon, as counters must),
  *   but a step is counted once: a replayed step (at or below the highest step already counted
  *   here) adds nothing to them.
@@ -138,7 +139,11 @@ export class Accounting {
     }
   }
 
-  /** The job's totals at the step a trainer starts from. */
+  /**
+   * The job's totals at the step a trainer starts from. Steps the ledger has no entry for (run
+   * by a trainer after its daemon died) are charged at the job's joules per FLOP so far, and the
+   * intensity in force now.
+   */
   private restore(e: Extract<RunEvent, { type: 'start' }>): void {
     const t = this.totals;
     const kept = this.ledger?.rewind(e.step);
@@ -149,6 +154,29 @@ export class Accounting {
       energyJoules: kept?.energyJoules ?? 0,
       emissionsGrams: kept?.emissionsGrams ?? 0,
       avoidedGrams: kept?.avoidedGrams ?? 0,
+    });
+    const flops = e.flops - (kept?.flops ?? 0);
+    if (!kept || kept.step >= e.step || !(kept.flops > 0 && flops > 0)) return;
+    const joules = (kept.energyJoules / kept.flops) * flops;
+    t.energyJoules += joules;
+    const g = this.intensity();
+    if (g !== undefined) {
+      const grams = (joules / JOULES_PER_KWH) * g;
+      t.emissionsGrams += grams;
+      t.avoidedGrams += grams * ((e.fullFlops - kept.flopsFull) / flops - 1);
+    }
+    this.record(e.step);
+  }
+
+  private record(step: number): void {
+    const t = this.totals;
+    this.ledger?.record({
+      step,
+      flops: t.flops,
+      flopsFull: t.flopsFull,
+      energyJoules: t.energyJoules,
+      emissionsGrams: t.emissionsGrams,
+      avoidedGrams: t.avoidedGrams,
     });
   }
 
@@ -203,12 +231,6 @@ export class Accounting {
       this.totals.emissionsGrams += grams;
       this.totals.avoidedGrams += avoided;
     }
-    const t = this.totals;
-    this.ledger?.record({
-      step: e.step,
-      energyJoules: t.energyJoules,
-      emissionsGrams: t.emissionsGrams,
-      avoidedGrams: t.avoidedGrams,
-    });
+    this.record(e.step);
   }
 }

@@ -7,7 +7,8 @@
  *
  * On a resume at step S the entry at S is the job's totals there; steps after S were undone and
  * are forgotten. Without an entry at S (the checkpoint was written by a trainer whose daemon had
- * died), the newest entry before S stands: the steps in between ran unmetered.
+ * died), the newest entry before S stands, and the steps in between, which ran unmetered, are
+ * charged by the caller at that entry's joules per FLOP (hence the FLOPs in each entry).
  *
  * Written by rename (never half-written), without fsync: a power cut may lose the last entries.
  */
@@ -16,6 +17,9 @@ import { RunIoError } from '../train/run-errors.js';
 
 export interface LedgerEntry {
   readonly step: number;
+  /** The trainer's modeled and full-FT FLOPs after `step`, the basis for joules per FLOP. */
+  readonly flops: number;
+  readonly flopsFull: number;
   readonly energyJoules: number;
   readonly emissionsGrams: number;
   readonly avoidedGrams: number;

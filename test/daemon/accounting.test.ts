@@ -107,10 +107,22 @@ describe('daemon/accounting: job totals across restarts, counters once per step'
     assert.ok(Math.abs(second.a.totals.energyJoules - 3) < 1e-9);
     assert.equal(await second.counter('greentrainer_training_steps_total'), 1, 'process-local');
     // A checkpoint the dead daemon never saw (its orphaned trainer's stop checkpoint at step 4):
-    // the newest totals before it stand, and step 4 ran unmetered.
+    // the newest totals before it stand, and step 4, run unmetered, is charged at the job's
+    // joules per FLOP so far (1 J per 1e9 FLOPs) and the intensity now (360 g/kWh).
     const third = daemon(file);
     await third.feed(start(4, 4e9, 8e9));
-    assert.equal(third.a.totals.flops, 4e9);
-    assert.ok(Math.abs(third.a.totals.energyJoules - 3) < 1e-9);
+    assert.deepEqual(rounded(third.a.totals), {
+      steps: 4,
+      flops: 4e9,
+      flopsFull: 8e9,
+      energyJoules: 4,
+      emissionsGrams: 4e-4,
+      avoidedGrams: 4e-4,
+    });
+    assert.equal(await third.counter('greentrainer_energy_joules_total'), 0, 'not metered by this process');
+    // ... and written down: the next daemon resuming at step 4 finds it.
+    const fourth = daemon(file);
+    await fourth.feed(start(4, 4e9, 8e9));
+    assert.equal(rounded(fourth.a.totals).energyJoules, 4);
   });
 });
