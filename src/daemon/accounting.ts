@@ -73,6 +73,8 @@ export class Accounting {
   private recentStepSeconds: number[] = [];
   /** The highest step this process has counted into the Prometheus counters. */
   private counted = 0;
+  /** FLOPs of the job's steps no daemon metered, until they are charged (see `restore`). */
+  private unmetered: { flops: number; full: number } | undefined;
 
   constructor(
     private readonly run: string,
@@ -141,8 +143,8 @@ export class Accounting {
 
   /**
    * The job's totals at the step a trainer starts from. Steps the ledger has no entry for (run
-   * by a trainer after its daemon died) are charged at the job's joules per FLOP so far, and the
-   * intensity in force now.
+   * by a trainer after its daemon died) are charged at the job's joules per FLOP so far and the
+   * intensity in force now — or, with no energy on record yet, at the next metered step's.
    */
   private restore(e: Extract<RunEvent, { type: 'start' }>): void {
     const t = this.totals;
@@ -156,16 +158,25 @@ export class Accounting {
       avoidedGrams: kept?.avoidedGrams ?? 0,
     });
     const flops = e.flops - (kept?.flops ?? 0);
-    if (!kept || kept.step >= e.step || !(kept.flops > 0 && flops > 0)) return;
-    const joules = (kept.energyJoules / kept.flops) * flops;
+    this.unmetered = flops > 0 ? { flops, full: e.fullFlops - (kept?.flopsFull ?? 0) } : undefined;
+    if (this.unmetered && kept && kept.flops > 0 && kept.energyJoules > 0) {
+      this.chargeUnmetered(kept.energyJoules / kept.flops);
+      this.record(e.step);
+    }
+  }
+
+  private chargeUnmetered(joulesPerFlop: number): void {
+    const u = this.unmetered;
+    if (!u) return;
+    this.unmetered = undefined;
+    const t = this.totals;
+    const joules = joulesPerFlop * u.flops;
     t.energyJoules += joules;
     const g = this.intensity();
-    if (g !== undefined) {
-      const grams = (joules / JOULES_PER_KWH) * g;
-      t.emissionsGrams += grams;
-      t.avoidedGrams += grams * ((e.fullFlops - kept.flopsFull) / flops - 1);
-    }
-    this.record(e.step);
+    if (g === undefined) return;
+    const grams = (joules / JOULES_PER_KWH) * g;
+    t.emissionsGrams += grams;
+    t.avoidedGrams += grams * (u.full / u.flops - 1);
   }
 
   private record(step: number): void {
@@ -231,6 +242,8 @@ export class Accounting {
       this.totals.emissionsGrams += grams;
       this.totals.avoidedGrams += avoided;
     }
+    const work = e.executedFlops ?? e.flops;
+    if (joules > 0 && work > 0) this.chargeUnmetered(joules / work);
     this.record(e.step);
   }
 }

@@ -24,7 +24,6 @@ const LOCK_WAIT_MS = 60_000;
 const ORPHAN_GRACE_MS = 30_000;
 
 let parentGone = false;
-let started = false;
 
 function send(m: FromTrainer): void {
   if (parentGone || !process.connected || !process.send) return;
@@ -90,7 +89,6 @@ async function start(m: Extract<ToTrainer, { type: 'start' }>): Promise<void> {
     onKill: (owner) =>
       log('warn', `killed process ${owner.pid}: its daemon is gone and it still held ${m.job.output}`),
   });
-  if (parentGone) return;
   run = TrainingRun.open(m.job, {
     resume: true,
     rho: m.rho,
@@ -107,7 +105,6 @@ async function start(m: Extract<ToTrainer, { type: 'start' }>): Promise<void> {
 
 process.on('message', (m: ToTrainer) => {
   if (m.type !== 'start') return apply(m);
-  started = true;
   start(m).then(
     () => process.exit(0),
     (error: unknown) => {
@@ -128,7 +125,8 @@ process.on('message', (m: ToTrainer) => {
 process.on('SIGINT', () => {});
 process.on('disconnect', () => {
   parentGone = true;
+  // Before the run opened (starting the backend, waiting for the lock) nothing is held or
+  // trained yet: nothing to save.
   if (run) run.requestStop();
-  // Not started yet (no 'start' message, so no lock): nothing to save.
-  else if (!started) process.exit(0);
+  else process.exit(0);
 });

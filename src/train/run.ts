@@ -22,6 +22,7 @@ import { executedFlops } from './flops-audit.js';
 import { encodeOptions, type Job } from './job.js';
 import { linearLr } from './lr-schedule.js';
 import { Prefix } from './prefix.js';
+import { RunIoError } from './run-errors.js';
 import { evaluateModel } from './run-evaluation.js';
 import type { EvaluationReport, RunEvent, RunReport } from './run-events.js';
 import { RunFolder } from './run-folder.js';
@@ -250,6 +251,7 @@ export class TrainingRun {
         test: this.data.test,
       },
     });
+    let ok = false;
     try {
       this.lastCheckpointStep ??= this.resumedStep;
       const before =
@@ -272,12 +274,15 @@ export class TrainingRun {
       if (this.lastCheckpointStep !== this.step) this.checkpoint(finished ? 'end' : 'stop');
       const report = (finished && (await this.finish(before))) || this.report('stopped', before, undefined);
       o.emit({ type: 'done', report });
+      ok = true;
       return report;
     } finally {
       this.model.dispose();
       this.optimizer.dispose();
       const error = this.folder.release();
-      if (error) o.emit({ type: 'log', level: 'warn', message: error.message });
+      // After a failure, that failure is the news: a lock that cannot be unlinked (a read-only
+      // remount) is not reported before it, and its pid, soon gone, lets the next run take it over.
+      if (error && ok) o.emit({ type: 'log', level: 'warn', message: error.message });
     }
   }
 
@@ -446,8 +451,13 @@ export class TrainingRun {
     const after = (this.o.evaluate ?? true) ? await this.evaluate('after') : undefined;
     if ((this.o.evaluate ?? true) && !after) return undefined;
     const report = this.report('finished', before, after, modelDir);
-    mkdirSync(this.job.output, { recursive: true });
-    writeFileSync(join(this.job.output, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const file = join(this.job.output, 'report.json');
+    try {
+      mkdirSync(this.job.output, { recursive: true });
+      writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (error) {
+      throw new RunIoError('write', file, error);
+    }
     return report;
   }
 

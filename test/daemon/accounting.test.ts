@@ -125,4 +125,22 @@ describe('daemon/accounting: job totals across restarts, counters once per step'
     await fourth.feed(start(4, 4e9, 8e9));
     assert.equal(rounded(fourth.a.totals).energyJoules, 4);
   });
+
+  it("steps run before any daemon metered one are charged at the first metered step's joules per FLOP", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gt-acc-')), 'job-totals.json');
+    // The first daemon died before it accounted a step; its orphan checkpointed at step 2.
+    const d = daemon(file);
+    await d.feed(start(2, 2e9, 4e9));
+    assert.equal(d.a.totals.energyJoules, 0, 'no basis yet');
+    await d.feed(step(3));
+    assert.deepEqual(rounded(d.a.totals), {
+      steps: 3,
+      flops: 3e9,
+      flopsFull: 6e9,
+      energyJoules: 3,
+      emissionsGrams: 3e-4,
+      avoidedGrams: 3e-4,
+    });
+    assert.equal(await d.counter('greentrainer_energy_joules_total'), 1, 'the process metered one step');
+  });
 });

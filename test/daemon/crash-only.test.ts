@@ -219,6 +219,9 @@ describe('daemon: crash-only operation', function () {
     const text = await (await fetch(`${s.url}/metrics`)).text();
     const counted = metric(text, 'greentrainer_training_steps_total', 'run="tiny"')!;
     await kill9(d);
+    // Its trainer, orphaned in turn, writes a stop checkpoint and prunes: let it finish.
+    const lastTrainer = final.job.trainer_pid!;
+    await until('the last trainer to exit', () => !running(lastTrainer), 60_000);
     assertCheckpointsIntact(checkpoints);
     // The same steps uninterrupted, in this process: same job, same ρ, same backend.
     const job = readDaemonConfig(s.configFile).job;
@@ -263,6 +266,16 @@ describe('daemon: crash-only operation', function () {
       'the counters are the last process’s, each step once',
     );
     assert.ok(orphansAlive >= 1, 'at least one restart met its predecessor’s trainer still running');
+    // An orphan's stop checkpoint lies between intervals: restarts resumed from those show the
+    // orphans checkpointed and exited; none of them died on a closed IPC channel.
+    assert.ok(
+      restarts.some((r) => r.resumedAt % EVERY !== 0),
+      'at least one restart resumed from an orphan’s stop checkpoint',
+    );
+    assert.deepEqual(
+      lines.filter((l) => /EPIPE|ERR_IPC_CHANNEL_CLOSED|greentrainer trainer \d+:/.test(l)),
+      [],
+    );
   });
 
   it('a full disk: the job fails with a reason naming the path, no temporary folder is left, LATEST stays valid', async function () {
