@@ -128,6 +128,7 @@ describe('daemon: crash-only operation', function () {
     let highest = 0; // the highest step the job is known to have reached
     const restarts: Array<{ resumedAt: number; from: number; orphanAlive: boolean }> = [];
     let orphansAlive = 0;
+    let heldOrphan: number | undefined;
     for (let kill = 0; kill < kills; kill++) {
       // Half the kills at a random moment after the spawn (start-up, opening, the lock wait,
       // training), half at a random moment after the trainer started training.
@@ -166,7 +167,18 @@ describe('daemon: crash-only operation', function () {
       await kill9(d);
       const orphanAlive = pid !== undefined && running(pid);
       if (orphanAlive) orphansAlive++;
+      // Once, hold the orphan (SIGSTOP) until the new trainer finds it holding the lock: a slow
+      // orphan (a long step, a checkpoint write) is waited for, then resumed from.
+      const hold = heldOrphan === undefined && kill >= 2 && orphanAlive;
+      if (hold) process.kill(pid!, 'SIGSTOP');
       d = start();
+      if (hold) {
+        await until('the new trainer to wait for the orphan', () =>
+          d.output.some((l) => l.includes(`waiting for process ${pid}, a trainer whose daemon is gone`)),
+        );
+        heldOrphan = pid;
+        process.kill(pid!, 'SIGCONT');
+      }
       const resumed = await until(
         `restart ${kill + 1}: its trainer to start`,
         () => logRecords(d).find((r) => r.message === 'trainer started'),
@@ -266,6 +278,8 @@ describe('daemon: crash-only operation', function () {
       'the counters are the last process’s, each step once',
     );
     assert.ok(orphansAlive >= 1, 'at least one restart met its predecessor’s trainer still running');
+    assert.ok(heldOrphan, 'the held orphan was waited for');
+    assert.ok(orphanWaits >= 1);
     // An orphan's stop checkpoint lies between intervals: restarts resumed from those show the
     // orphans checkpointed and exited; none of them died on a closed IPC channel.
     assert.ok(
