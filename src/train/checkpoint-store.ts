@@ -75,6 +75,7 @@ export class CheckpointStore {
     this.checkSpace();
     const name = `step-${String(c.step).padStart(8, '0')}`;
     const tmp = join(this.dir, `.tmp-${name}-${process.pid}`);
+    const final = join(this.dir, name);
     try {
       io('remove', tmp, () => rmSync(tmp, { recursive: true, force: true }));
       io('mkdir', tmp, () => mkdirSync(tmp));
@@ -89,13 +90,12 @@ export class CheckpointStore {
       const files = Object.fromEntries(FILES.map((f) => [f, fingerprint(join(tmp, f))]));
       writeDurably(join(tmp, MANIFEST), `${JSON.stringify({ format: FORMAT, step: c.step, files })}\n`);
       fsyncDir(tmp);
+      io('remove', final, () => rmSync(final, { recursive: true, force: true }));
+      io('rename', `${tmp} -> ${final}`, () => renameSync(tmp, final));
     } catch (error) {
-      rmSync(tmp, { recursive: true, force: true });
+      removeQuietly(tmp);
       throw error;
     }
-    const final = join(this.dir, name);
-    io('remove', final, () => rmSync(final, { recursive: true, force: true }));
-    io('rename', `${tmp} -> ${final}`, () => renameSync(tmp, final));
     fsyncDir(this.dir);
     const latestTmp = join(this.dir, `${LATEST}.tmp-${process.pid}`);
     try {
@@ -104,7 +104,7 @@ export class CheckpointStore {
         renameSync(latestTmp, join(this.dir, LATEST)),
       );
     } catch (error) {
-      rmSync(latestTmp, { force: true });
+      removeQuietly(latestTmp);
       throw error;
     }
     fsyncDir(this.dir);
@@ -208,6 +208,15 @@ function io<T>(operation: string, path: string, f: () => T): T {
   } catch (error) {
     if (error instanceof RunIoError || error instanceof CheckpointSpaceError) throw error;
     throw new RunIoError(operation, path, error);
+  }
+}
+
+/** Cleanup after a failed write: the write's error is the one to report, not the cleanup's. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // a read-only or failing disk: `clean` removes it at the next open
   }
 }
 
