@@ -114,13 +114,13 @@ const rows: Row[] = [];
   const tok = TextTokenizer.load(j.model);
   const splits = loadSplits(j.dataset);
   const enc = encodeOptions(j, tok.eosId!);
-  const reports = evaluateModel(
+  const reports = (await evaluateModel(
     model,
     tok,
     j,
     splits,
     splits.validation.map((e) => encodeCausal(e, tok, enc)),
-  );
+  ))!;
   model.dispose();
   rows.push({
     config: { id: 'base', label: 'no fine-tuning', method: 'full' },

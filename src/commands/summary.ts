@@ -11,6 +11,7 @@ export function formatSummary(s: Status): string {
     `job ${j.name} (${j.method}): ${j.state}, step ${j.step}/${j.totalSteps}${j.backend ? ` on ${j.backend}` : ''}`,
   );
   if (j.loss !== null && j.loss !== undefined) lines.push(`  last loss ${j.loss.toFixed(4)}`);
+  if (j.failure) lines.push(`  ${j.failure.kind} failure: ${j.failure.reason}`);
   const c = s.carbon;
   if (c.reading)
     lines.push(

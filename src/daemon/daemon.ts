@@ -23,6 +23,7 @@ import { Accounting } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
 import { type DaemonConfig, DEFAULT_POLL, readDaemonConfig } from './config.js';
 import { ForecastFeed } from './forecast-feed.js';
+import { JobLedger } from './job-ledger.js';
 import type { Logger, Secrets } from './logger.js';
 import { PeriodicTask } from './periodic-task.js';
 import { rhoOverrideProblem } from './rho-override.js';
@@ -143,10 +144,13 @@ export class Daemon {
       meter,
       () => this.intensityInForce(),
       () => this.now(),
+      this.openLedger(c),
     );
     this.watchSupervisor();
     this.metrics.trainerUp.set({ run: c.job.name }, 0);
     this.metrics.jobFailed.set({ run: c.job.name }, 0);
+    for (const kind of ['transient', 'permanent', 'crash'])
+      this.metrics.failures.inc({ run: c.job.name, kind }, 0);
     if (this.stopping) return { port: address.port };
     this.supervisor.start(this.decision.rho, this.decision.pause);
     this.carbonPoll.start();
@@ -498,6 +502,19 @@ export class Daemon {
     return r && r.unit === 'gCO2eq/kWh' ? r.intensity : undefined;
   }
 
+  /** The job's energy and CO2e totals so far; an unreadable ledger is logged and started afresh. */
+  private openLedger(c: DaemonConfig): JobLedger {
+    const ledger = new JobLedger(join(c.job.output, 'job-totals.json'));
+    try {
+      return ledger.load();
+    } catch (error) {
+      this.d.logger.error('job totals unreadable; energy and CO2e restart from 0', {
+        error: (error as Error).message,
+      });
+      return ledger;
+    }
+  }
+
   private watchSupervisor(): void {
     const run = { run: this.config.job.name };
     const log = this.d.logger;
@@ -540,6 +557,15 @@ export class Daemon {
     });
     this.supervisor.on('trainerError', (message) => log.error('trainer error', { message }));
     this.supervisor.on('restart', () => this.metrics.restarts.inc(run));
+    this.supervisor.on('failure', (f) => {
+      this.metrics.failures.inc({ ...run, kind: f.kind });
+      log.warn('trainer failure', {
+        kind: f.kind,
+        reason: f.reason,
+        attempt: f.attempt,
+        retry_at: f.retryAt,
+      });
+    });
     this.supervisor.on('state', (state, why) => {
       log[state === 'failed' ? 'error' : 'info']('trainer state', { state, why });
       this.metrics.trainerUp.set(run, state === 'running' ? 1 : 0);
@@ -555,7 +581,10 @@ export class Daemon {
       ready: () => {
         const state = this.supervisor?.state;
         const ready = state === 'running' || state === 'finished';
-        return { ready, why: `trainer ${state ?? 'not started'}` };
+        const f = this.supervisor?.failure;
+        const retry = f?.retryAt ? `; retry at ${f.retryAt}` : '';
+        const failure = f && !ready ? ` after a ${f.kind} failure (${f.reason})${retry}` : '';
+        return { ready, why: `trainer ${state ?? 'not started'}${failure}` };
       },
       pause: () => {
         this.manualPause = true;
@@ -622,6 +651,7 @@ export class Daemon {
         method: this.config.job.method,
         state: this.supervisor?.state ?? 'idle',
         trainer_pid: this.supervisor?.pid ?? null,
+        failure: this.supervisor?.failure ?? null,
         backend: this.backend?.backend ?? null,
         ...(this.accounting?.job ?? {}),
         progress:
@@ -631,6 +661,7 @@ export class Daemon {
       },
       totals: t
         ? {
+            steps: t.steps,
             flops: t.flops,
             flops_full: t.flopsFull,
             flops_saved_ratio: t.flopsFull > 0 ? 1 - t.flops / t.flopsFull : 0,

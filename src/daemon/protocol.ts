@@ -16,4 +16,10 @@ export type ToTrainer =
 export type FromTrainer =
   | { readonly type: 'ready'; readonly backend: string; readonly gpu: boolean }
   | { readonly type: 'event'; readonly event: RunEvent }
-  | { readonly type: 'error'; readonly message: string; readonly fatal: boolean };
+  | {
+      readonly type: 'error';
+      readonly message: string;
+      readonly fatal: boolean;
+      /** A restart may succeed without a change to the job (busy lock, full or failing disk). */
+      readonly transient?: boolean;
+    };

@@ -1,8 +1,14 @@
 /**
  * Runs the job in a trainer process and keeps it running: forwards ρ, pause and checkpoint
- * requests; restarts a crashed trainer from its last checkpoint with exponential backoff; marks
- * the job failed after `maxRestarts` crashes in a row without progress, or at once when the job
- * cannot even open (bad model, data or ρ — a restart cannot fix those).
+ * requests; restarts a failed trainer from its last checkpoint with exponential backoff.
+ *
+ * Failures are classified: `transient` (the trainer reported a busy lock, a full or failing disk),
+ * `permanent` (it reported anything else: a bad model, data or ρ) and `crash` (it died without a
+ * report: a signal, an OOM kill). A permanent failure before the job opened marks it failed at
+ * once — a restart cannot fix it. Every other failure is retried, and the restart budget
+ * (`maxRestarts`) counts failures without progress past the last checkpoint: only a checkpoint at
+ * a later step resets it, so a loop that trains but never checkpoints (a full disk) ends in
+ * `failed` with the last failure as the reason.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -19,22 +25,40 @@ export interface SupervisorOptions {
   readonly entry?: string;
 }
 
+export type FailureKind = 'transient' | 'permanent' | 'crash';
+
+/** The last failure while it stands (until the job checkpoints past it). */
+export interface Failure {
+  readonly kind: FailureKind;
+  readonly reason: string;
+  /** Failures without progress so far, and how many the budget allows. */
+  readonly attempt: number;
+  readonly maxRestarts: number;
+  /** When the next start is due (ISO time), or null when none is (failed, stopping). */
+  readonly retryAt: string | null;
+}
+
 export interface SupervisorEvents {
   event: [RunEvent];
   state: [TrainerState, string];
   ready: [{ backend: string; gpu: boolean }];
   trainerError: [string];
   restart: [number];
+  failure: [Failure];
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private child: ChildProcess | undefined;
   private current: TrainerState = 'idle';
-  private crashes = 0;
+  /** Failures since the last checkpoint past `checkpointed`. */
+  private failures = 0;
+  /** The newest checkpoint step the job has reached (resumed from or written). */
+  private checkpointed = -1;
+  private lastFailure: Failure | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private opened = false;
-  private lastError = '';
+  private lastError: { message: string; transient: boolean } | undefined;
   private rho = 1;
   private paused = false;
 
@@ -51,6 +75,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** The standing failure, or undefined when the job has checkpointed since (or never failed). */
+  get failure(): Failure | undefined {
+    return this.lastFailure;
   }
 
   start(rho: number, paused: boolean): void {
@@ -110,7 +139,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private spawn(): void {
-    this.setState(this.crashes > 0 ? 'restarting' : 'starting', 'starting the trainer process');
+    this.setState(this.failures > 0 ? 'restarting' : 'starting', 'starting the trainer process');
     const entry = this.o.entry ?? new URL(`trainer-process${extname()}`, import.meta.url).pathname;
     const child = fork(entry, [], {
       execArgv: extname() === '.ts' ? ['--import', 'tsx'] : [],
@@ -119,6 +148,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
     this.child = child;
     this.opened = false;
+    this.lastError = undefined;
     child.on('message', (m: FromTrainer) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
     child.send({ type: 'start', job: this.job, rho: this.rho, paused: this.paused } satisfies ToTrainer);
@@ -127,14 +157,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private onMessage(m: FromTrainer): void {
     if (m.type === 'ready') this.emit('ready', { backend: m.backend, gpu: m.gpu });
     else if (m.type === 'error') {
-      this.lastError = m.message;
+      if (m.fatal) this.lastError = { message: m.message, transient: m.transient ?? false };
       this.emit('trainerError', m.message);
     } else {
       if (m.event.type === 'start') {
         this.opened = true;
+        this.checkpointed = Math.max(this.checkpointed, m.event.step);
         this.setState('running', `trainer running at step ${m.event.step}`);
       }
-      if (m.event.type === 'step') this.crashes = 0;
+      if (m.event.type === 'checkpoint' && m.event.step > this.checkpointed) {
+        this.checkpointed = m.event.step;
+        this.failures = 0;
+        this.lastFailure = undefined;
+      }
       this.emit('event', m.event);
     }
   }
@@ -144,25 +179,47 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.child = undefined;
     if (this.stopping) return;
     if (code === 0) {
+      this.lastFailure = undefined;
       this.setState('finished', 'the job finished');
       return;
     }
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    if (!this.opened && this.lastError) {
-      this.setState('failed', `the job cannot start: ${this.lastError}`);
+    const error = this.lastError;
+    if (error && !error.transient && !this.opened) {
+      this.fail('permanent', `the job cannot start: ${error.message}`);
       return;
     }
-    this.crashes++;
+    const kind: FailureKind = error ? (error.transient ? 'transient' : 'permanent') : 'crash';
+    const reason = error ? `${kind} failure: ${error.message}` : `the trainer ${why}`;
+    this.failures++;
     const max = this.o.maxRestarts ?? 5;
-    if (this.crashes > max) {
-      this.setState('failed', `the trainer crashed ${this.crashes} times in a row (last: ${why})`);
+    if (this.failures > max) {
+      const since = this.checkpointed >= 0 ? `the checkpoint at step ${this.checkpointed}` : 'the start';
+      this.fail(kind, `${this.failures} failures without progress past ${since} (last: ${reason})`);
       return;
     }
     const { initial, max: cap } = this.o.backoffMs ?? { initial: 1000, max: 60_000 };
-    const delay = Math.min(cap, initial * 2 ** (this.crashes - 1));
-    this.setState('restarting', `trainer ${why}; restart ${this.crashes}/${max} in ${delay} ms`);
-    this.emit('restart', this.crashes);
+    const delay = Math.min(cap, initial * 2 ** (this.failures - 1));
+    this.report(kind, reason, new Date(Date.now() + delay).toISOString());
+    this.setState('restarting', `${reason}; restart ${this.failures}/${max} in ${delay} ms`);
+    this.emit('restart', this.failures);
     this.restartTimer = setTimeout(() => this.spawn(), delay);
+  }
+
+  private fail(kind: FailureKind, reason: string): void {
+    this.report(kind, reason, null);
+    this.setState('failed', reason);
+  }
+
+  private report(kind: FailureKind, reason: string, retryAt: string | null): void {
+    this.lastFailure = {
+      kind,
+      reason,
+      attempt: this.failures,
+      maxRestarts: this.o.maxRestarts ?? 5,
+      retryAt,
+    };
+    this.emit('failure', this.lastFailure);
   }
 
   private send(m: ToTrainer): void {

@@ -157,6 +157,12 @@ export function createMetrics() {
       labelNames: run,
       registers,
     }),
+    failures: new Counter({
+      name: 'greentrainer_trainer_failures_total',
+      help: 'Trainer failures by kind: transient (busy lock, full or failing disk; retried with backoff), permanent, crash',
+      labelNames: ['run', 'kind'] as const,
+      registers,
+    }),
     jobFailed: new Gauge({
       name: 'greentrainer_job_failed',
       help: '1 when the job failed (repeated crashes or a fatal error)',

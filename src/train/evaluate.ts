@@ -20,20 +20,31 @@ export function meanLoss(
   let sum = 0;
   let tokens = 0;
   for (let i = 0; i < sequences.length; i += batchSize) {
-    const chunk = sequences.slice(i, i + batchSize);
-    const n = chunk.reduce((a, s) => a + s.labels.filter((l) => l !== -100).length, 0);
-    const b = padBatch(chunk, padId);
-    const loss = tf.tidy(() => {
-      const ids = tf.tensor2d(b.ids, undefined, 'int32');
-      const mask = tf.tensor2d(b.mask, undefined, 'float32');
-      const labels = tf.tensor2d(b.labels, undefined, 'int32');
-      return prefix ? prefix.loss(ids, mask, labels) : model.loss(ids, mask, labels);
-    });
-    sum += loss.dataSync()[0]! * n;
-    loss.dispose();
-    tokens += n;
+    const b = batchLoss(model, sequences.slice(i, i + batchSize), padId, prefix);
+    sum += b.sum;
+    tokens += b.tokens;
   }
   return tokens > 0 ? sum / tokens : Number.NaN;
+}
+
+/** Summed target-token loss of one batch and its target-token count (callers combine batches). */
+export function batchLoss(
+  model: CausalLM,
+  chunk: readonly CausalSequence[],
+  padId: number,
+  prefix?: Prefix,
+): { sum: number; tokens: number } {
+  const n = chunk.reduce((a, s) => a + s.labels.filter((l) => l !== -100).length, 0);
+  const b = padBatch(chunk, padId);
+  const loss = tf.tidy(() => {
+    const ids = tf.tensor2d(b.ids, undefined, 'int32');
+    const mask = tf.tensor2d(b.mask, undefined, 'float32');
+    const labels = tf.tensor2d(b.labels, undefined, 'int32');
+    return prefix ? prefix.loss(ids, mask, labels) : model.loss(ids, mask, labels);
+  });
+  const sum = loss.dataSync()[0]! * n;
+  loss.dispose();
+  return { sum, tokens: n };
 }
 
 export interface GenerationOptions extends EncodeOptions {

@@ -10,6 +10,9 @@ export interface StartEvent {
   readonly backend: string;
   readonly step: number;
   readonly totalSteps: number;
+  /** The job's modeled FLOPs and full-FT FLOPs over its first `step` steps (restored from the checkpoint). */
+  readonly flops: number;
+  readonly fullFlops: number;
   readonly resumedFrom?: string;
   readonly tensors: number;
   /** The smallest ρ this job can train at (GreenTrainer; 1 for fixed baselines). */

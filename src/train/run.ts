@@ -22,6 +22,7 @@ import { executedFlops } from './flops-audit.js';
 import { encodeOptions, type Job } from './job.js';
 import { linearLr } from './lr-schedule.js';
 import { Prefix } from './prefix.js';
+import { RunIoError } from './run-errors.js';
 import { evaluateModel } from './run-evaluation.js';
 import type { EvaluationReport, RunEvent, RunReport } from './run-events.js';
 import { RunFolder } from './run-folder.js';
@@ -40,6 +41,8 @@ export interface RunOptions {
   readonly evaluate?: boolean;
   readonly backend: string;
   readonly emit: (e: RunEvent) => void;
+  /** The daemon's pid, recorded in the run folder's lock (a lock whose daemon is gone is taken over). */
+  readonly lockParent?: number;
 }
 
 export class TrainingRun {
@@ -47,7 +50,7 @@ export class TrainingRun {
   private stopRequested = false;
   private checkpointRequested = false;
   private auditNext = false;
-  private lastCheckpointStep = -1;
+  private lastCheckpointStep: number | undefined;
   private readonly profiles = new Map<string, FlopsProfile>();
 
   private constructor(
@@ -74,7 +77,7 @@ export class TrainingRun {
 
   /** Opens a job: validates everything it reads before any step runs. */
   static open(job: Job, o: RunOptions): TrainingRun {
-    const folder = RunFolder.lock(job.output);
+    const folder = RunFolder.lock(job.output, o.lockParent);
     try {
       const splits = loadSplits(job.dataset);
       const tok = TextTokenizer.load(job.model);
@@ -142,6 +145,12 @@ export class TrainingRun {
       const touched = new Set<string>();
       let resumedFrom: string | undefined;
       const store = folder.checkpoints(job.checkpoint.keep);
+      for (const path of store.clean())
+        o.emit({
+          type: 'log',
+          level: 'warn',
+          message: `removed ${path}, left by a checkpoint write that did not finish`,
+        });
       const latest = o.resume ? store.latest() : undefined;
       if (!o.resume && store.folders().length > 0) {
         throw new TrainingError(
@@ -191,6 +200,11 @@ export class TrainingRun {
     }
   }
 
+  /** A resumed run's checkpoint is its last one: stopping before a step writes no duplicate. */
+  private get resumedStep(): number {
+    return this.resumedFrom ? this.trainer.steps : -1;
+  }
+
   /** A new ρ for the next step boundary (checked now: throws RhoError below the floor). */
   setRho(rho: number): void {
     this.trainer.setRho(rho);
@@ -226,6 +240,8 @@ export class TrainingRun {
       backend: o.backend,
       step: this.step,
       totalSteps: this.totalSteps,
+      flops: this.totals.flops,
+      fullFlops: this.totals.fullFlops,
       ...(this.resumedFrom ? { resumedFrom: this.resumedFrom } : {}),
       tensors: this.model.params.names().length,
       rhoFloor: job.method === 'greentrainer' ? this.trainer.floor : 1,
@@ -235,9 +251,13 @@ export class TrainingRun {
         test: this.data.test,
       },
     });
+    let ok = false;
     try {
+      this.lastCheckpointStep ??= this.resumedStep;
       const before =
-        (o.evaluate ?? true) && job.eval.before && this.step === 0 ? this.evaluate('before') : undefined;
+        (o.evaluate ?? true) && job.eval.before && this.step === 0
+          ? await this.evaluate('before')
+          : undefined;
       while (this.step < this.totalSteps && !this.stopRequested) {
         if (this.paused) {
           if (this.checkpointRequested) this.checkpoint('request');
@@ -252,13 +272,17 @@ export class TrainingRun {
       }
       const finished = this.step >= this.totalSteps;
       if (this.lastCheckpointStep !== this.step) this.checkpoint(finished ? 'end' : 'stop');
-      const report = finished ? this.finish(before) : this.report('stopped', before, undefined);
+      const report = (finished && (await this.finish(before))) || this.report('stopped', before, undefined);
       o.emit({ type: 'done', report });
+      ok = true;
       return report;
     } finally {
       this.model.dispose();
       this.optimizer.dispose();
-      this.folder.release();
+      const error = this.folder.release();
+      // After a failure, that failure is the news: a lock that cannot be unlinked (a read-only
+      // remount) is not reported before it, and its pid, soon gone, lets the next run take it over.
+      if (error && ok) o.emit({ type: 'log', level: 'warn', message: error.message });
     }
   }
 
@@ -387,20 +411,24 @@ export class TrainingRun {
     });
   }
 
-  private evaluate(when: 'before' | 'after'): EvaluationReport[] {
-    const reports = evaluateModel(
+  /** Evaluates unless a stop request comes first (undefined then: the evaluation is cut short). */
+  private async evaluate(when: 'before' | 'after'): Promise<EvaluationReport[] | undefined> {
+    this.o.emit({ type: 'log', level: 'info', message: `evaluating (${when} training)` });
+    const reports = await evaluateModel(
       this.model,
       this.tok,
       this.job,
       this.splits,
       this.data.validation,
       this.data.prefix,
+      () => this.stopRequested,
     );
-    this.o.emit({ type: 'evaluation', when, reports });
+    if (reports) this.o.emit({ type: 'evaluation', when, reports });
     return reports;
   }
 
-  private finish(before: EvaluationReport[] | undefined): RunReport {
+  /** Writes the model, evaluates it and writes report.json; undefined when a stop cut the evaluation. */
+  private async finish(before: EvaluationReport[] | undefined): Promise<RunReport | undefined> {
     const modelDir = join(this.job.output, 'model');
     const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
     this.model.params.mergeLora();
@@ -420,10 +448,16 @@ export class TrainingRun {
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
       if (existsSync(join(this.job.model, f))) copyFileSync(join(this.job.model, f), join(modelDir, f));
     }
-    const after = (this.o.evaluate ?? true) ? this.evaluate('after') : undefined;
+    const after = (this.o.evaluate ?? true) ? await this.evaluate('after') : undefined;
+    if ((this.o.evaluate ?? true) && !after) return undefined;
     const report = this.report('finished', before, after, modelDir);
-    mkdirSync(this.job.output, { recursive: true });
-    writeFileSync(join(this.job.output, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    const file = join(this.job.output, 'report.json');
+    try {
+      mkdirSync(this.job.output, { recursive: true });
+      writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+    } catch (error) {
+      throw new RunIoError('write', file, error);
+    }
     return report;
   }
 

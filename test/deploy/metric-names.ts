@@ -34,6 +34,7 @@ export const GREENTRAINER_METRICS = {
   greentrainer_tensor_selected: { type: 'gauge', labels: ['run', 'layer'] },
   greentrainer_trainer_up: { type: 'gauge', labels: ['run'] },
   greentrainer_trainer_restarts_total: { type: 'counter', labels: ['run'] },
+  greentrainer_trainer_failures_total: { type: 'counter', labels: ['run', 'kind'] },
   greentrainer_job_failed: { type: 'gauge', labels: ['run'] },
   greentrainer_job_progress_ratio: { type: 'gauge', labels: ['run'] },
   greentrainer_job_eta_seconds: { type: 'gauge', labels: ['run'] },

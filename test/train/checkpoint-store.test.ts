@@ -1,9 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointStore } from '../../src/train/checkpoint-store.js';
+import { CheckpointSpaceError, isTransient, RunIoError } from '../../src/train/run-errors.js';
 import { rng } from '../helpers/random.js';
 
 const tensor = (name: string, v: number) => ({ name, shape: [2, 3], data: new Float32Array(6).fill(v) });
@@ -94,6 +103,82 @@ describe('train/checkpoint-store', () => {
       next = latest.step + 1;
     }
     assert.ok(readdirSync(dir).filter((n) => n.startsWith('step-')).length <= 3);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("refuses a checkpoint the disk cannot hold (the last one's size), naming the path; LATEST stays valid", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gt-ckpt-'));
+    let free = Number.POSITIVE_INFINITY;
+    const store = new CheckpointStore(dir, 2, { freeBytes: () => free });
+    const big = (step: number) => ({ name: 'w', shape: [4096], data: new Float32Array(4096).fill(step) });
+    store.save({ step: 1, weights: [big(1)], optimizer: [big(-1)], state: { step: 1 } });
+    const size = store.lastSizeBytes()!;
+    assert.ok(size > 2 * 4096 * 4, `${size} bytes`);
+    free = size; // less than the size plus its margin
+    assert.throws(
+      () => store.save({ step: 2, weights: [big(2)], optimizer: [big(-2)], state: { step: 2 } }),
+      (e: unknown) =>
+        e instanceof CheckpointSpaceError &&
+        e.message.includes(dir) &&
+        e.message.includes(String(free)) &&
+        isTransient(e),
+    );
+    assert.deepEqual(readdirSync(dir).sort(), ['LATEST', 'step-00000001']);
+    assert.equal(store.latest()!.step, 1);
+    free = size * 2;
+    store.save({ step: 2, weights: [big(2)], optimizer: [big(-2)], state: { step: 2 } });
+    assert.equal(store.latest()!.step, 2);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('removes the temporary folder of a write that fails on a full disk (tmpfs), naming operation and path', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'gt-full-'));
+    const mount = join(dir, 'small');
+    mkdirSync(mount);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mount], { stdio: 'ignore' });
+    } catch {
+      rmSync(dir, { recursive: true });
+      console.log('      (cannot mount a tmpfs here: the injected-free-space test above covers the refusal)');
+      this.skip();
+    }
+    try {
+      const store = new CheckpointStore(join(mount, 'checkpoints'), 2);
+      const small = { name: 'w', shape: [16], data: new Float32Array(16) };
+      store.save({ step: 1, weights: [small], optimizer: [], state: {} });
+      // No size known for a first, much bigger checkpoint: the write itself hits ENOSPC.
+      const huge = { name: 'w', shape: [128 * 1024], data: new Float32Array(128 * 1024) };
+      const fresh = new CheckpointStore(join(mount, 'checkpoints'), 2, { freeBytes: () => 1 << 30 });
+      assert.throws(
+        () => fresh.save({ step: 2, weights: [huge], optimizer: [huge], state: {} }),
+        (e: unknown) =>
+          e instanceof RunIoError &&
+          e.code === 'ENOSPC' &&
+          /^write .*\.tmp-step-00000002-\d+\/weights\.safetensors|^write .*optimizer/.test(e.message) &&
+          isTransient(e),
+      );
+      assert.deepEqual(readdirSync(join(mount, 'checkpoints')).sort(), ['LATEST', 'step-00000001']);
+      assert.equal(readFileSync(join(mount, 'checkpoints', 'LATEST'), 'utf8'), 'step-00000001\n');
+      assert.equal(store.latest()!.step, 1);
+    } finally {
+      execFileSync('umount', [mount]);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('clean() removes the temporary folders and files a killed writer left, and nothing else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gt-ckpt-'));
+    const store = new CheckpointStore(dir, 2);
+    store.save({ step: 1, weights: [tensor('a', 1)], optimizer: [], state: {} });
+    mkdirSync(join(dir, '.tmp-step-00000002-99999'));
+    writeFileSync(join(dir, '.tmp-step-00000002-99999', 'weights.safetensors'), 'partial');
+    writeFileSync(join(dir, 'LATEST.tmp-99999'), 'step-00000002\n');
+    assert.deepEqual(store.clean().sort(), [
+      join(dir, '.tmp-step-00000002-99999'),
+      join(dir, 'LATEST.tmp-99999'),
+    ]);
+    assert.deepEqual(readdirSync(dir).sort(), ['LATEST', 'step-00000001']);
+    assert.equal(store.verify('step-00000001'), undefined);
     rmSync(dir, { recursive: true });
   });
 });
