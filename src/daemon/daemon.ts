@@ -61,8 +61,6 @@ export class Daemon {
   private stopping = false;
   private reloading: Promise<unknown> = Promise.resolve();
   private forecast!: ForecastFeed;
-  private forecastTimer: NodeJS.Timeout | undefined;
-  private forecastAbort = new AbortController();
   /** The machine as measured from the trainer's steps (the execution model). */
   private readonly pace = new Pace();
   private plan: Plan | undefined;
@@ -112,8 +110,8 @@ export class Daemon {
     this.useToken(this.readToken(c));
     this.runLog = new RunLog(c.job.output, (message) => this.d.logger.warn('run log', { message }));
     this.source = this.buildSource(c);
-    this.forecast = this.buildForecast(c);
-    this.carbonPoll = this.buildPoll(c, this.source);
+    this.forecast = this.buildForecast(c, this.source);
+    this.carbonPoll = this.buildPoll(c, this.source, this.forecast);
     this.server = new HttpServer({
       host: c.server.listen.host,
       port: c.server.listen.port,
@@ -154,7 +152,6 @@ export class Daemon {
     if (this.stopping) return { port: address.port };
     this.supervisor.start(this.decision.rho, this.decision.pause);
     this.carbonPoll.start();
-    this.refreshForecast();
     return { port: address.port };
   }
 
@@ -186,12 +183,15 @@ export class Daemon {
     let next: DaemonConfig;
     let source: CarbonFeed;
     let poll: PeriodicTask;
+    let forecast: ForecastFeed;
     let token: string | undefined;
     try {
       next = readDaemonConfig(this.configFile);
       token = this.readToken(next);
-      source = feedKey(next) === feedKey(this.config) ? this.source : this.buildSource(next);
-      poll = this.buildPoll(next, source);
+      const same = feedKey(next) === feedKey(this.config);
+      source = same ? this.source : this.buildSource(next);
+      forecast = same ? this.forecast : this.buildForecast(next, source);
+      poll = this.buildPoll(next, source, forecast);
     } catch (error) {
       this.d.logger.error('config reload rejected; the previous config stays in force', {
         file: this.configFile,
@@ -205,7 +205,7 @@ export class Daemon {
     await this.carbonPoll?.stop();
     if (this.stopping) return false;
     this.source = source;
-    this.forecast = this.buildForecast(next);
+    this.forecast = forecast;
     this.carbonPoll = poll;
     this.config = {
       ...next,
@@ -228,8 +228,6 @@ export class Daemon {
     this.d.logger.info('shutting down', { signal, timeout_ms: this.config.shutdown_timeout });
     this.stopping = true;
     clearInterval(this.clock);
-    clearInterval(this.forecastTimer);
-    this.forecastAbort.abort();
     await this.carbonPoll?.stop();
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
     await this.server?.close();
@@ -275,34 +273,20 @@ export class Daemon {
     );
   }
 
-  private buildForecast(c: DaemonConfig): ForecastFeed {
-    return new ForecastFeed(this.source.provider, c.carbon.forecast.hours, this.d.logger, () => this.now());
+  private buildForecast(c: DaemonConfig, source: CarbonFeed): ForecastFeed {
+    return new ForecastFeed(source.provider, c.carbon.forecast, this.d.logger, () => this.now());
   }
 
   /**
-   * Fetches the forecast now and then every `carbon.forecast.every` (one fetch at a time, aborted
-   * at shutdown); decides again when one lands.
+   * The carbon poll on its schedule, one at a time; a bad cron expression throws here. The
+   * forecast, when due, is fetched in the same run: one request to the provider at a time.
    */
-  private refreshForecast(): void {
-    clearInterval(this.forecastTimer);
-    const fetch = () =>
-      this.forecast
-        .refresh(this.forecastAbort.signal)
-        .then(() => {
-          if (!this.stopping) this.decide();
-        })
-        .catch((error: unknown) => this.caught('poll', error));
-    this.forecastTimer = setInterval(fetch, this.config.carbon.forecast.every);
-    this.forecastTimer.unref();
-    void fetch();
-  }
-
-  /** The carbon poll on its schedule, one at a time; a bad cron expression throws here. */
-  private buildPoll(c: DaemonConfig, feed: CarbonFeed): PeriodicTask {
+  private buildPoll(c: DaemonConfig, feed: CarbonFeed, forecast: ForecastFeed): PeriodicTask {
     return new PeriodicTask({
       schedule: c.carbon.poll ?? DEFAULT_POLL,
       run: async (signal) => {
         await feed.poll(signal);
+        if (!signal.aborted && forecast.due(this.now())) await forecast.refresh(signal);
         if (!signal.aborted) this.decide();
       },
       onSkip: () => {

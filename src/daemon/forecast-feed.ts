@@ -1,7 +1,7 @@
 /**
- * The daemon's forecast: fetched on its own schedule (forecasts change slowly and cost more than a
- * reading), the last good one kept with its time, and handed to the policy beside the current
- * reading. A provider without forecasts, or one whose forecast fails before any arrived, leaves
+ * The daemon's forecast: fetched every `every` (forecasts change slowly and cost more than a
+ * reading) by the carbon poll when it is due, so the provider sees one request at a time; the last
+ * good one kept with its time, and handed to the policy beside the current reading. A provider without forecasts, or one whose forecast fails before any arrived, leaves
  * the policy on persistence (the current intensity for the whole horizon), said once in the log.
  */
 import type { CarbonProvider, Logger } from '../carbon/provider.js';
@@ -11,21 +11,24 @@ export class ForecastFeed {
   private points: readonly ForecastPoint[] = [];
   private fetchedAt: Date | undefined;
   private said = false;
-  private inFlight: Promise<void> | undefined;
+  private attemptedAt: number | undefined;
 
   constructor(
     private readonly provider: CarbonProvider,
-    private readonly hours: number,
+    private readonly o: { readonly every: number; readonly hours: number },
     private readonly logger: Logger,
     private readonly clock: () => Date,
   ) {}
 
-  /** Fetches unless a fetch is running; never throws (the last good forecast stays). */
-  refresh(signal?: AbortSignal): Promise<void> {
-    this.inFlight ??= this.fetch(signal).finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+  /** True when no fetch was tried in the last `every` (ms). */
+  due(now: Date): boolean {
+    return this.attemptedAt === undefined || now.getTime() - this.attemptedAt >= this.o.every;
+  }
+
+  /** Fetches the forecast; never throws (the last good forecast stays). */
+  async refresh(signal?: AbortSignal): Promise<void> {
+    this.attemptedAt = this.clock().getTime();
+    await this.fetch(signal);
   }
 
   /** Forecast points after `now`; empty means persistence. */
@@ -45,7 +48,7 @@ export class ForecastFeed {
       return;
     }
     try {
-      const r = await this.provider.forecast(this.hours, signal);
+      const r = await this.provider.forecast(this.o.hours, signal);
       if (signal?.aborted) return;
       // The guard serves the last good reading (without a forecast) when the fetch failed.
       if (!r.forecast || r.forecast.length === 0) {

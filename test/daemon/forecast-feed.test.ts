@@ -23,7 +23,7 @@ describe('daemon/forecast-feed', () => {
   it('plans on persistence, said once, when the provider publishes no forecast', async () => {
     const log = logger();
     const provider: CarbonProvider = { name: 'co2js', region: 'GBR', current: async () => reading() };
-    const feed = new ForecastFeed(provider, 48, log, () => NOW);
+    const feed = new ForecastFeed(provider, { every: 1800_000, hours: 48 }, log, () => NOW);
     await feed.refresh();
     await feed.refresh();
     assert.deepEqual(feed.ahead(NOW), []);
@@ -52,9 +52,12 @@ describe('daemon/forecast-feed', () => {
       current: async () => reading(),
       forecast: async () => answers.shift()!(),
     };
-    const feed = new ForecastFeed(provider, 48, log, () => NOW);
+    const feed = new ForecastFeed(provider, { every: 1800_000, hours: 48 }, log, () => NOW);
+    assert.ok(feed.due(NOW));
     await feed.refresh();
     assert.equal(feed.horizonSeconds(NOW), 3 * 3600);
+    assert.equal(feed.due(NOW), false);
+    assert.ok(feed.due(new Date(NOW.getTime() + 1800_000)));
     await feed.refresh();
     await feed.refresh();
     assert.equal(feed.ahead(NOW).length, 3);

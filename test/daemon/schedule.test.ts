@@ -151,7 +151,11 @@ describe('daemon: a budget policy gets forecasts', function () {
       const decisions = logRecords(d).filter((r) => r.message === 'decision');
       assert.match(decisions[0]!.reason as string, /the job's speed is not measured yet/);
       assert.equal(decisions[0]!.rho, 0.6);
-      assert.ok(decisions.some((r) => /steps at ρ 0\.6 need/.test(r.reason as string)));
+      await until('a decision planned on the measured machine', () =>
+        logRecords(d).find(
+          (r) => r.message === 'decision' && /steps at ρ 0\.6 need/.test(r.reason as string),
+        ),
+      );
     } finally {
       d.child.kill('SIGKILL');
       await d.exited;
