@@ -66,10 +66,9 @@ export class ElectricityMaps implements CarbonProvider {
   }
 
   async forecast(hours: number, signal?: AbortSignal): Promise<Reading> {
-    const [now, ahead] = await Promise.all([
-      this.current(signal),
-      this.points(hours, signal).catch((error: unknown) => error as Error),
-    ]);
+    // One request at a time: the daemon promises a provider never more than one in flight.
+    const now = await this.current(signal);
+    const ahead = await this.points(hours, signal).catch((error: unknown) => error as Error);
     if (ahead instanceof Error) {
       if (!(ahead instanceof CarbonError) || signal?.aborted) throw ahead;
       this.#logger.warn(`${ahead.message}; using the latest reading without a forecast`, {

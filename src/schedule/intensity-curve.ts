@@ -34,11 +34,6 @@ export class IntensityCurve {
     return this.primitive(t1) - this.primitive(t0);
   }
 
-  /** Mean intensity over [t0, t1] (ms); the value at t0 for an empty span. */
-  mean(t0: number, t1: number): number {
-    return t1 > t0 ? this.integral(t0, t1) / ((t1 - t0) / 1000) : this.at(t0);
-  }
-
   /** Times (ms) in (t0, t1) where the intensity changes. */
   changesBetween(t0: number, t1: number): number[] {
     return this.times.filter((t) => t > t0 && t < t1);

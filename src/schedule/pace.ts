@@ -1,8 +1,10 @@
 /**
  * Measures the execution model from what a running job reports: the wall time between
- * consecutive steps (re-selections taken out, gaps across a pause or a restart skipped) against
- * the steps' modeled FLOPs, fitted as t = t₀ + FLOPs/X by least squares; P_run from the joules the
- * meter charged over the same time. The daemon feeds it live; `policy simulate --from-run` feeds
+ * consecutive steps (gaps across a pause or a restart skipped) against the steps' modeled FLOPs,
+ * fitted as t = t₀ + FLOPs/X by least squares; P_run from the joules the meter charged over the
+ * same time. A re-selection's cost is what the step holding it and the next one (the trainer
+ * audits the step after a selection with the profiler) took beyond their fitted time; the first
+ * steps after a start likewise give the warm-up's. The daemon feeds it live; `policy simulate --from-run` feeds
  * it a run's log, so both see the same numbers. Times are parameters (ms), never read here.
  */
 import type { ExecutionModel } from './model.js';
@@ -34,6 +36,9 @@ export class Pace {
   private selections: number[] = [];
   private lastStepEnd: number | undefined;
   private selectionInGap = 0;
+  /** A re-selection's two steps as they come, then the last few complete ones. */
+  private selecting: { seconds: number; flops: number[] } | undefined;
+  private selectionWindows: Array<{ seconds: number; flops: number[] }> = [];
   private warmUp = WARM_UP_STEPS;
   /** The current warm-up: when it began, its selections (s) and its steps' FLOPs. */
   private warming: { start: number; selections: number; flops: number[] } | undefined;
@@ -46,6 +51,7 @@ export class Pace {
   break(): void {
     this.lastStepEnd = undefined;
     this.selectionInGap = 0;
+    this.selecting = undefined;
   }
 
   /** The trainer (re)started at `atMs`: its first steps warm up. */
@@ -63,8 +69,15 @@ export class Pace {
   step(endMs: number, s: { flops: number; fullFlops: number; joules: number }): void {
     if (this.warmUp > 0) this.warmingStep(endMs, s.flops);
     else if (this.lastStepEnd !== undefined) {
-      const seconds = (endMs - this.lastStepEnd) / 1000 - this.selectionInGap;
-      if (seconds > 0) this.samples = [...this.samples.slice(1 - this.window), { ...s, seconds }];
+      const seconds = (endMs - this.lastStepEnd) / 1000;
+      if (this.selectionInGap > 0) this.selecting = { seconds, flops: [s.flops] };
+      else if (this.selecting) {
+        this.selectionWindows = [
+          ...this.selectionWindows.slice(-49),
+          { seconds: this.selecting.seconds + seconds, flops: [...this.selecting.flops, s.flops] },
+        ];
+        this.selecting = undefined;
+      } else if (seconds > 0) this.samples = [...this.samples.slice(1 - this.window), { ...s, seconds }];
     }
     this.lastStepEnd = endMs;
     this.selectionInGap = 0;
@@ -93,26 +106,29 @@ export class Pace {
     const seconds = sum((s) => s.seconds);
     const fit = linearFit(this.samples.map((s) => [s.flops, s.seconds] as const));
     const joules = sum((s) => s.joules);
-    const selectionSeconds =
-      this.selections.length > 0 ? this.selections.reduce((a, b) => a + b, 0) / this.selections.length : 0;
     const flopsPerSecond = fit ? 1 / fit.slope : sum((s) => s.flops) / seconds;
     const t0 = fit ? fit.intercept : 0;
-    // What a start costs beyond its steps' modeled time: loading kernels, first allocations.
-    const excess = this.warmUps.map(
-      (w) => w.seconds - w.flops.reduce((a, f) => a + t0 + f / flopsPerSecond, 0),
-    );
+    // What a start, or a re-selection, costs beyond its steps' fitted time.
+    const excess = (w: { seconds: number; flops: number[] }) =>
+      w.seconds - w.flops.reduce((a, f) => a + t0 + f / flopsPerSecond, 0);
+    const reported = mean(this.selections);
     return {
       fullStepFlops: sum((s) => s.fullFlops) / n,
       flopsPerSecond,
       stepOverheadSeconds: t0,
-      startSeconds: excess.length > 0 ? Math.max(0, excess.reduce((a, b) => a + b, 0) / excess.length) : 0,
-      selectionSeconds,
+      startSeconds: mean(this.warmUps.map(excess)),
+      selectionSeconds: this.selectionWindows.length > 0 ? mean(this.selectionWindows.map(excess)) : reported,
       selectionIntervalSteps: p.selectionIntervalSteps,
       rhoFloor: p.rhoFloor,
       powerRunW: joules > 0 ? joules / seconds : p.powerRunW,
       powerIdleW: p.powerIdleW,
     };
   }
+}
+
+/** The mean of non-negative costs (0 for none; a negative mean, noise, counts as 0). */
+function mean(xs: readonly number[]): number {
+  return xs.length > 0 ? Math.max(0, xs.reduce((a, b) => a + b, 0) / xs.length) : 0;
 }
 
 /**

@@ -43,7 +43,7 @@ export interface PlanInput {
 export interface PlanInterval {
   readonly from: number;
   readonly to: number;
-  /** Mean intensity over the interval. */
+  /** The intensity over the interval (constant within it). */
   readonly intensity: number;
   /** Seconds of run time, at the start of the interval; paused for the rest. */
   readonly runSeconds: number;
@@ -153,7 +153,9 @@ function intervals(p: PlanInput): PlanInterval[] {
   const bounds = [p.now, ...[...cuts].sort((a, b) => a - b), p.deadline];
   return bounds.slice(1).map((to, k) => {
     const from = bounds[k]!;
-    return { from, to, intensity: p.intensity.mean(from, to), runSeconds: 0 };
+    // One intensity per interval: read it, rather than average it (an integral's rounding would
+    // make equal intervals look unequal and break the earlier-first tie).
+    return { from, to, intensity: p.intensity.at(from), runSeconds: 0 };
   });
 }
 
