@@ -50,7 +50,7 @@ export function measureRun(
     else if (r.type === 'evaluation' && r.when === 'before' && at(r) >= at(start)) {
       pace.restart(at(r));
       if (steps.length === 0) ready = at(r);
-    } else if (r.type === 'selection') pace.selection(r.seconds);
+    } else if (r.type === 'selection') pace.selection(r.seconds, r.rho, r.ratio);
     else if (r.type === 'step' && at(r) >= at(start)) {
       steps.push(r);
       pace.step(at(r), { flops: r.flops, fullFlops: r.full_flops, joules: r.joules });

@@ -452,7 +452,7 @@ export class Daemon {
       if (e.when === 'before') this.pace.restart(at.getTime());
       this.runLog.append({ type: 'evaluation', time, when: e.when });
     } else if (e.type === 'selection') {
-      this.pace.selection(e.ms / 1000);
+      this.pace.selection(e.ms / 1000, e.rho, e.flopsRatio);
       this.runLog.append({
         type: 'selection',
         time,

@@ -3,8 +3,9 @@
  * ρ, steps, time, energy and CO2e relate, shared by the budget planner, `policy simulate` and the
  * daemon's ETA and plan. Pure: plain numbers in, plain numbers out.
  *
- * A step at ρ executes c(ρ)·F FLOPs, c(ρ) = max(ρ, floor) (the selector fills the budget to within
- * its resolution: 0.396 at ρ 0.4 in bench:selective), and steps run back to back, so a step takes
+ * A step at ρ executes c(ρ)·F FLOPs, c(ρ) = max(φ·ρ, floor), φ being how much of its budget the
+ * selector fills (0.99 at ρ 0.4 in bench:selective; less on small models, whose tensors are coarse;
+ * measured from the run's selections), and steps run back to back, so a step takes
  *
  *     t(ρ) = t₀ + c(ρ)·F / X        seconds   (t₀: what a step costs whatever it trains)
  *
@@ -28,6 +29,8 @@ export interface ExecutionModel {
   readonly selectionIntervalSteps: number;
   /** The job's trainable floor: no step costs less than this fraction of F. */
   readonly rhoFloor: number;
+  /** φ: the selection's modeled FLOPs ratio ÷ ρ (default 1). */
+  readonly fill?: number;
   /** Watts while training (P_run) and while paused (P_idle). */
   readonly powerRunW: number;
   readonly powerIdleW: number;
@@ -37,7 +40,7 @@ export const JOULES_PER_KWH = 3.6e6;
 
 /** c(ρ): the fraction of a full step's FLOPs that a step at ρ executes. */
 export function stepCost(m: ExecutionModel, rho: number): number {
-  return Math.max(rho, m.rhoFloor);
+  return Math.max((m.fill ?? 1) * rho, m.rhoFloor);
 }
 
 /** Seconds of one step at ρ, without re-selections. */
@@ -54,7 +57,7 @@ export function stepSeconds(m: ExecutionModel, rho: number): number {
 export function runTimeCoefficients(m: ExecutionModel): { a: number; b: number } {
   return {
     a: m.stepOverheadSeconds + m.selectionSeconds / m.selectionIntervalSteps,
-    b: m.fullStepFlops / m.flopsPerSecond,
+    b: ((m.fill ?? 1) * m.fullStepFlops) / m.flopsPerSecond,
   };
 }
 

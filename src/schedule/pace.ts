@@ -34,6 +34,8 @@ export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES;
 export class Pace {
   private samples: Sample[] = [];
   private selections: number[] = [];
+  /** ratio ÷ ρ of the selections below ρ 1 (at 1 every tensor is trained: it says nothing). */
+  private fills: number[] = [];
   private lastStepEnd: number | undefined;
   private selectionInGap = 0;
   /** A re-selection's two steps as they come, then the last few complete ones. */
@@ -61,9 +63,11 @@ export class Pace {
     this.warming = { start: atMs, selections: 0, flops: [] };
   }
 
-  selection(seconds: number): void {
+  /** A re-selection the trainer reported: its time, its ρ and the modeled FLOPs ratio it chose. */
+  selection(seconds: number, rho: number, ratio: number): void {
     this.selections = [...this.selections.slice(-49), seconds];
     this.selectionInGap += seconds;
+    if (rho < 1 && ratio > 0) this.fills = [...this.fills.slice(-49), Math.min(1, ratio / rho)];
   }
 
   step(endMs: number, s: { flops: number; fullFlops: number; joules: number }): void {
@@ -120,6 +124,7 @@ export class Pace {
       selectionSeconds: this.selectionWindows.length > 0 ? mean(this.selectionWindows.map(excess)) : reported,
       selectionIntervalSteps: p.selectionIntervalSteps,
       rhoFloor: p.rhoFloor,
+      ...(this.fills.length > 0 ? { fill: this.fills.reduce((a, b) => a + b, 0) / this.fills.length } : {}),
       powerRunW: joules > 0 ? joules / seconds : p.powerRunW,
       powerIdleW: p.powerIdleW,
     };

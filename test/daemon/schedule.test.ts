@@ -17,7 +17,7 @@ import {
 
 /**
  * The simulator predicts the daemon: the real daemon runs a short job on a replayed trace (30
- * trace minutes = 3 s), then `policy simulate --from-run` replays the same policy on the same
+ * trace minutes = 6 s), then `policy simulate --from-run` replays the same policy on the same
  * trace with the machine measured from that run. Finish time and steps per trace interval must
  * agree within ±10 %.
  */
@@ -36,7 +36,7 @@ interface Simulated {
 
 const POLICIES = {
   linear: 'map: { type: linear, points: [[100, 1.0], [300, 0.5]] }',
-  budget: 'map: { type: budget, deadline: 200s, min_mean_rho: 0.6, interval: 3s }',
+  budget: 'map: { type: budget, deadline: 300s, min_mean_rho: 0.6, interval: 6s }',
 };
 
 async function runToEnd(
@@ -44,9 +44,10 @@ async function runToEnd(
   epochs: number,
 ): Promise<{ s: DaemonSetup; sim: Simulated; policy: string }> {
   const s = await daemonSetup();
-  // 100 steps an epoch; 30 trace minutes last 3 s (speed 600); polled every second.
+  // 100 steps an epoch; 30 trace minutes last 6 s (speed 300); polled every second.
   const config = s
     .config()
+    .replace('speed: 600', 'speed: 300')
     .replace(/map: \{ type: steps[^\n]*/, POLICIES[kind])
     .replace('epochs: 50', `epochs: ${epochs}`)
     .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
@@ -100,8 +101,8 @@ describe('daemon: the execution model predicts the daemon', function () {
   });
 
   it('budget policy: pauses in the dirty intervals of the forecast; the simulator predicts it (±10 %)', async () => {
-    const { sim } = await runToEnd('budget', 12);
-    assertPredicted(sim, 1200);
+    const { sim } = await runToEnd('budget', 16);
+    assertPredicted(sim, 1600);
     // It runs in the clean (100 g/kWh) intervals and pauses through the dirty (300) ones.
     const dirty = sim.intervals.filter(
       (i, k) => k > 0 && i.intensity === 300 && k < sim.intervals.length - 1,

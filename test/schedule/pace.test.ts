@@ -17,7 +17,7 @@ describe('schedule/pace', () => {
     for (let k = 0; k < 60; k++) {
       const flops = k % 2 ? 2e9 : 1e9;
       if (k === 30) {
-        pace.selection(0.3); // the trainer reports 0.3 s; the steps around it say 0.5
+        pace.selection(0.3, 0.5, 0.48); // reported 0.3 s; the steps around it say 0.5
         t += 500;
       }
       if (k === 40) {
@@ -36,6 +36,7 @@ describe('schedule/pace', () => {
     assert.ok(Math.abs(m.selectionSeconds - 0.5) < 1e-6, `selection ${m.selectionSeconds}`);
     assert.ok(Math.abs(m.powerRunW - 100) < 1e-6);
     assert.equal(m.powerIdleW, 20);
+    assert.ok(Math.abs(m.fill! - 0.96) < 1e-12, 'the selector filled 0.48 of a 0.5 budget');
     // The warm-up took 5 s for steps the model prices at 5 × (0.02 + 0.1) = 0.6 s.
     assert.ok(Math.abs(m.startSeconds! - 4.4) < 1e-6, `start ${m.startSeconds}`);
   });
