@@ -64,6 +64,7 @@ export function measureRun(
   const model = pace.model({
     rhoFloor: start.rho_floor,
     selectionIntervalSteps: start.interval_steps,
+    checkpointIntervalSteps: start.checkpoint_steps,
     ...priors,
   });
   if (!model) throw new Error(`the run log has ${steps.length} steps: too few to measure the machine`);

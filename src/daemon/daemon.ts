@@ -404,6 +404,7 @@ export class Daemon {
     return this.pace.model({
       rhoFloor: this.rhoFloor,
       selectionIntervalSteps: c.job.selection.interval_steps,
+      checkpointIntervalSteps: c.job.checkpoint.every_steps,
       powerIdleW: c.energy.idle_watts,
       powerRunW: c.energy.watts ?? 0,
     });
@@ -446,11 +447,15 @@ export class Daemon {
         total_steps: e.totalSteps,
         rho_floor: e.rhoFloor,
         interval_steps: this.config.job.selection.interval_steps,
+        checkpoint_steps: this.config.job.checkpoint.every_steps,
       });
     } else if (e.type === 'evaluation') {
       // The steps start after it: their warm-up counts from here.
       if (e.when === 'before') this.pace.restart(at.getTime());
       this.runLog.append({ type: 'evaluation', time, when: e.when });
+    } else if (e.type === 'checkpoint') {
+      this.pace.checkpoint(e.seconds);
+      this.runLog.append({ type: 'checkpoint', time, step: e.step, seconds: e.seconds });
     } else if (e.type === 'selection') {
       this.pace.selection(e.ms / 1000, e.rho, e.flopsRatio);
       this.runLog.append({

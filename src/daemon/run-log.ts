@@ -17,6 +17,7 @@ export type RunLogRecord =
       total_steps: number;
       rho_floor: number;
       interval_steps: number;
+      checkpoint_steps: number;
     }
   | {
       type: 'step';
@@ -29,6 +30,7 @@ export type RunLogRecord =
     }
   | { type: 'selection'; time: string; step: number; rho: number; ratio: number; seconds: number }
   | { type: 'evaluation'; time: string; when: 'before' | 'after' }
+  | { type: 'checkpoint'; time: string; step: number; seconds: number }
   | { type: 'decision'; time: string; rho: number; pause: boolean; reason: string };
 
 export const RUN_LOG = 'timeline.jsonl';

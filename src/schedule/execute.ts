@@ -2,8 +2,9 @@
  * Plays a job forward on the execution model, the way the daemon and its trainer run it: a
  * decision (ρ, pause) is taken at every poll and holds until the next; the trainer runs whole
  * steps back to back, picks up a new ρ or a pause at the next step boundary, and re-selects at
- * the start, every `selectionIntervalSteps` steps and after each ρ change. Energy is P_run while
- * stepping or selecting and P_idle while paused; CO2e integrates it against the intensity curve.
+ * the start, every `selectionIntervalSteps` steps and after each ρ change, and checkpoints every
+ * `checkpointIntervalSteps`. Energy is P_run while stepping, selecting or checkpointing and P_idle
+ * while paused; CO2e integrates it against the intensity curve.
  */
 import type { IntensityCurve } from './intensity-curve.js';
 import { type ExecutionModel, JOULES_PER_KWH, stepCost, stepSeconds } from './model.js';
@@ -30,6 +31,8 @@ export interface ExecuteInput {
   /** The run stops here whether or not the job is done (the end of the trace). */
   readonly end: number;
   readonly pollMs: number;
+  /** How long after a poll the trainer acts on its decision (IPC, the step in flight aside). */
+  readonly reactionMs?: number;
   readonly intensity: IntensityCurve;
   readonly decide: (now: number, progress: Progress) => Decision;
 }
@@ -59,6 +62,7 @@ export function execute(x: ExecuteInput): Execution {
   let decision: Decision = { rho: 1, pause: false };
   let rhoInUse: number | undefined;
   let warmedUp = false;
+  let decided = false;
   let sinceSelection = 0;
   let flops = 0;
   let energyJ = 0;
@@ -72,7 +76,8 @@ export function execute(x: ExecuteInput): Execution {
     co2G += (watts * x.intensity.integral(t0, t1)) / JOULES_PER_KWH;
   };
   // Every poll due by `t` is taken at its own time, with the steps done by then; the trainer
-  // acts on the last one at its next step boundary.
+  // acts on it `reactionMs` later, at its next step boundary.
+  const pending: Array<{ at: number; d: Decision }> = [];
   const polls = () => {
     for (; nextPoll <= t; nextPoll = (Math.floor(nextPoll / x.pollMs) + 1) * x.pollMs) {
       const d = x.decide(nextPoll, {
@@ -80,21 +85,27 @@ export function execute(x: ExecuteInput): Execution {
         stepsLeft: x.steps - stepEnds.length,
         co2G,
       });
-      if (d.rho !== decision.rho || d.pause !== decision.pause || decisions.length === 0)
-        decisions.push({ ...d, time: nextPoll });
-      decision = d;
+      const last = decisions.at(-1);
+      if (!last || d.rho !== last.rho || d.pause !== last.pause) decisions.push({ ...d, time: nextPoll });
+      // The trainer starts with the first decision; later ones reach it `reactionMs` after their poll.
+      if (decided) pending.push({ at: nextPoll + (x.reactionMs ?? 0), d });
+      else decision = d;
+      decided = true;
     }
+    while (pending.length > 0 && pending[0]!.at <= t) decision = pending.shift()!.d;
   };
+  /** Where a wait ends: the next poll, the next decision taking effect, or the end. */
+  const wake = () => Math.min(nextPoll, pending[0]?.at ?? Number.POSITIVE_INFINITY, x.end);
   while (stepEnds.length < x.steps && t < x.end) {
     polls();
     if (t < (x.readyAt ?? t)) {
-      const until = Math.min(nextPoll, x.readyAt!, x.end);
+      const until = Math.min(wake(), x.readyAt!);
       draw(t, until, m.powerIdleW);
       t = until;
       continue;
     }
     if (decision.pause) {
-      const until = Math.min(nextPoll, x.end);
+      const until = wake();
       draw(t, until, m.powerIdleW);
       pausedSeconds += (until - t) / 1000;
       t = until;
@@ -121,6 +132,11 @@ export function execute(x: ExecuteInput): Execution {
     sinceSelection++;
     stepEnds.push(t1);
     t = t1;
+    if (m.checkpointIntervalSteps && stepEnds.length % m.checkpointIntervalSteps === 0) {
+      const t2 = t + (m.checkpointSeconds ?? 0) * 1000;
+      draw(t, t2, m.powerRunW);
+      t = t2;
+    }
   }
   const done = stepEnds.length >= x.steps;
   return {

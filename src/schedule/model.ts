@@ -10,7 +10,7 @@
  *     t(ρ) = t₀ + c(ρ)·F / X        seconds   (t₀: what a step costs whatever it trains)
  *
  * plus one re-selection (importance passes + DP, `selectionSeconds`) every `selectionIntervalSteps`
- * steps and at each ρ change. A lower ρ finishes the same steps sooner: ρ is not a throttle.
+ * steps and at each ρ change, and a checkpoint every `checkpointIntervalSteps`. A lower ρ finishes the same steps sooner: ρ is not a throttle.
  * Power is P_run while the trainer works and P_idle while it is paused; CO2e = ∫ I(t)·P(t) dt.
  */
 
@@ -27,6 +27,9 @@ export interface ExecutionModel {
   readonly selectionSeconds: number;
   /** Steps between scheduled re-selections (`selection.interval_steps`). */
   readonly selectionIntervalSteps: number;
+  /** Seconds of one checkpoint, written every `checkpointIntervalSteps` steps (default: none). */
+  readonly checkpointSeconds?: number;
+  readonly checkpointIntervalSteps?: number;
   /** The job's trainable floor: no step costs less than this fraction of F. */
   readonly rhoFloor: number;
   /** φ: the selection's modeled FLOPs ratio ÷ ρ (default 1). */
@@ -50,13 +53,16 @@ export function stepSeconds(m: ExecutionModel, rho: number): number {
 
 /**
  * Run time per step as an affine function of ρ, a + b·ρ (ρ ≥ floor), with the scheduled
- * re-selections amortised into a. Because it is affine, the run time of any mix of steps
+ * re-selections and checkpoints amortised into a. Because it is affine, the run time of any mix of steps
  * depends only on how many there are and on Σρ: a plan's step-weighted mean ρ is
  * (R/S − a)/b whatever ρ each step ran at — the fact the planner's optimality rests on.
  */
 export function runTimeCoefficients(m: ExecutionModel): { a: number; b: number } {
   return {
-    a: m.stepOverheadSeconds + m.selectionSeconds / m.selectionIntervalSteps,
+    a:
+      m.stepOverheadSeconds +
+      m.selectionSeconds / m.selectionIntervalSteps +
+      (m.checkpointIntervalSteps ? (m.checkpointSeconds ?? 0) / m.checkpointIntervalSteps : 0),
     b: ((m.fill ?? 1) * m.fullStepFlops) / m.flopsPerSecond,
   };
 }

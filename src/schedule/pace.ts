@@ -12,6 +12,7 @@ import type { ExecutionModel } from './model.js';
 export interface Priors {
   readonly rhoFloor: number;
   readonly selectionIntervalSteps: number;
+  readonly checkpointIntervalSteps: number;
   readonly powerIdleW: number;
   /** Used until the meter has charged any energy. */
   readonly powerRunW: number;
@@ -38,6 +39,8 @@ export class Pace {
   private fills: number[] = [];
   private lastStepEnd: number | undefined;
   private selectionInGap = 0;
+  private checkpointInGap = 0;
+  private checkpoints: number[] = [];
   /** A re-selection's two steps as they come, then the last few complete ones. */
   private selecting: { seconds: number; flops: number[] } | undefined;
   private selectionWindows: Array<{ seconds: number; flops: number[] }> = [];
@@ -53,6 +56,7 @@ export class Pace {
   break(): void {
     this.lastStepEnd = undefined;
     this.selectionInGap = 0;
+    this.checkpointInGap = 0;
     this.selecting = undefined;
   }
 
@@ -70,10 +74,16 @@ export class Pace {
     if (rho < 1 && ratio > 0) this.fills = [...this.fills.slice(-49), Math.min(1, ratio / rho)];
   }
 
+  /** A checkpoint the trainer wrote after a step: its time is taken out of the next gap. */
+  checkpoint(seconds: number): void {
+    this.checkpoints = [...this.checkpoints.slice(-49), seconds];
+    this.checkpointInGap += seconds;
+  }
+
   step(endMs: number, s: { flops: number; fullFlops: number; joules: number }): void {
     if (this.warmUp > 0) this.warmingStep(endMs, s.flops);
     else if (this.lastStepEnd !== undefined) {
-      const seconds = (endMs - this.lastStepEnd) / 1000;
+      const seconds = (endMs - this.lastStepEnd) / 1000 - this.checkpointInGap;
       if (this.selectionInGap > 0) this.selecting = { seconds, flops: [s.flops] };
       else if (this.selecting) {
         this.selectionWindows = [
@@ -85,6 +95,7 @@ export class Pace {
     }
     this.lastStepEnd = endMs;
     this.selectionInGap = 0;
+    this.checkpointInGap = 0;
   }
 
   private warmingStep(endMs: number, flops: number): void {
@@ -123,6 +134,8 @@ export class Pace {
       startSeconds: mean(this.warmUps.map(excess)),
       selectionSeconds: this.selectionWindows.length > 0 ? mean(this.selectionWindows.map(excess)) : reported,
       selectionIntervalSteps: p.selectionIntervalSteps,
+      checkpointSeconds: mean(this.checkpoints),
+      checkpointIntervalSteps: p.checkpointIntervalSteps,
       rhoFloor: p.rhoFloor,
       ...(this.fills.length > 0 ? { fill: this.fills.reduce((a, b) => a + b, 0) / this.fills.length } : {}),
       powerRunW: joules > 0 ? joules / seconds : p.powerRunW,

@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { Pace, STEPS_BEFORE_MODEL } from '../../src/schedule/pace.js';
 
-const PRIORS = { rhoFloor: 0.3, selectionIntervalSteps: 50, powerIdleW: 20, powerRunW: 100 };
+const PRIORS = {
+  rhoFloor: 0.3,
+  selectionIntervalSteps: 50,
+  checkpointIntervalSteps: 20,
+  powerIdleW: 20,
+  powerRunW: 100,
+};
 
 describe('schedule/pace', () => {
   it('recovers t₀, X, the re-selection time, P_run and the warm-up cost from step times', () => {
@@ -24,6 +30,10 @@ describe('schedule/pace', () => {
         pace.break(); // paused: this gap is not a step's time
         t += 60_000;
       }
+      if (k === 50) {
+        pace.checkpoint(0.25); // written after the last step: taken out of this gap
+        t += 250;
+      }
       const seconds = truth(flops);
       t += seconds * 1000;
       pace.step(t, { flops, fullFlops: 2e9, joules: 100 * seconds });
@@ -36,6 +46,8 @@ describe('schedule/pace', () => {
     assert.ok(Math.abs(m.selectionSeconds - 0.5) < 1e-6, `selection ${m.selectionSeconds}`);
     assert.ok(Math.abs(m.powerRunW - 100) < 1e-6);
     assert.equal(m.powerIdleW, 20);
+    assert.equal(m.checkpointSeconds, 0.25);
+    assert.equal(m.checkpointIntervalSteps, 20);
     assert.ok(Math.abs(m.fill! - 0.96) < 1e-12, 'the selector filled 0.48 of a 0.5 budget');
     // The warm-up took 5 s for steps the model prices at 5 × (0.02 + 0.1) = 0.6 s.
     assert.ok(Math.abs(m.startSeconds! - 4.4) < 1e-6, `start ${m.startSeconds}`);
