@@ -31,8 +31,6 @@ export interface ExecuteInput {
   /** The run stops here whether or not the job is done (the end of the trace). */
   readonly end: number;
   readonly pollMs: number;
-  /** How long after a poll the trainer acts on its decision (IPC, the step in flight aside). */
-  readonly reactionMs?: number;
   readonly intensity: IntensityCurve;
   readonly decide: (now: number, progress: Progress) => Decision;
 }
@@ -62,7 +60,6 @@ export function execute(x: ExecuteInput): Execution {
   let decision: Decision = { rho: 1, pause: false };
   let rhoInUse: number | undefined;
   let warmedUp = false;
-  let decided = false;
   let sinceSelection = 0;
   let flops = 0;
   let energyJ = 0;
@@ -75,9 +72,8 @@ export function execute(x: ExecuteInput): Execution {
     energyJ += (watts * (t1 - t0)) / 1000;
     co2G += (watts * x.intensity.integral(t0, t1)) / JOULES_PER_KWH;
   };
-  // Every poll due by `t` is taken at its own time, with the steps done by then; the trainer
-  // acts on it `reactionMs` later, at its next step boundary.
-  const pending: Array<{ at: number; d: Decision }> = [];
+  // Every poll due by `t` is taken at its own time, with the steps done by then; the trainer acts
+  // on the last one at its next step boundary (the IPC between takes about 10 ms: not modeled).
   const polls = () => {
     for (; nextPoll <= t; nextPoll = (Math.floor(nextPoll / x.pollMs) + 1) * x.pollMs) {
       const d = x.decide(nextPoll, {
@@ -87,15 +83,11 @@ export function execute(x: ExecuteInput): Execution {
       });
       const last = decisions.at(-1);
       if (!last || d.rho !== last.rho || d.pause !== last.pause) decisions.push({ ...d, time: nextPoll });
-      // The trainer starts with the first decision; later ones reach it `reactionMs` after their poll.
-      if (decided) pending.push({ at: nextPoll + (x.reactionMs ?? 0), d });
-      else decision = d;
-      decided = true;
+      decision = d;
     }
-    while (pending.length > 0 && pending[0]!.at <= t) decision = pending.shift()!.d;
   };
-  /** Where a wait ends: the next poll, the next decision taking effect, or the end. */
-  const wake = () => Math.min(nextPoll, pending[0]?.at ?? Number.POSITIVE_INFINITY, x.end);
+  /** Where a wait ends: the next poll, or the end. */
+  const wake = () => Math.min(nextPoll, x.end);
   while (stepEnds.length < x.steps && t < x.end) {
     polls();
     if (t < (x.readyAt ?? t)) {
