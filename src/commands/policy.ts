@@ -259,7 +259,13 @@ export function formatSimulation(
       formatTable(
         ['interval from', 'g/kWh', 'steps simulated', 'steps measured'],
         json.intervals
-          .slice(0, 1 + json.intervals.findLastIndex((i) => i.steps > 0 || (i.measured_steps ?? 0) > 0))
+          .slice(
+            Math.max(
+              0,
+              json.intervals.findIndex((i) => i.steps > 0 || (i.measured_steps ?? 0) > 0),
+            ),
+            1 + json.intervals.findLastIndex((i) => i.steps > 0 || (i.measured_steps ?? 0) > 0),
+          )
           .map((i) => [i.from.slice(11, 19), round(i.intensity), String(i.steps), String(i.measured_steps)]),
         ['left', 'right', 'right', 'right'],
       ),
