@@ -15,19 +15,16 @@ import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { type Decision, evaluate, initialState, type PolicyState } from '../policy/evaluate.js';
-import { type ExecutionModel, runTimeCoefficients, stepCost } from '../schedule/model.js';
-import { Pace } from '../schedule/pace.js';
-import { type Plan, planSpans } from '../schedule/planner.js';
 import type { RunEvent } from '../train/run-events.js';
 import { Accounting } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
 import { type DaemonConfig, DEFAULT_POLL, readDaemonConfig } from './config.js';
 import { ForecastFeed } from './forecast-feed.js';
 import { JobLedger } from './job-ledger.js';
+import { JobSchedule } from './job-schedule.js';
 import type { Logger, Secrets } from './logger.js';
 import { PeriodicTask } from './periodic-task.js';
 import { rhoOverrideProblem } from './rho-override.js';
-import { RunLog } from './run-log.js';
 import { HttpServer } from './server.js';
 import { Supervisor } from './supervisor.js';
 
@@ -61,11 +58,8 @@ export class Daemon {
   private stopping = false;
   private reloading: Promise<unknown> = Promise.resolve();
   private forecast!: ForecastFeed;
-  /** The machine as measured from the trainer's steps (the execution model). */
-  private readonly pace = new Pace();
-  private plan: Plan | undefined;
-  private emissionsAtStart: number | undefined;
-  private runLog!: RunLog;
+  /** The job on the execution model: the measured machine, the plan, the run log. */
+  private schedule!: JobSchedule;
   private policyState: PolicyState;
   private decision: Decision = { rho: 1, pause: false, reason: 'starting' };
   private manualPause = false;
@@ -108,7 +102,16 @@ export class Daemon {
     this.metrics.pollsSkipped.inc({ feed: 'carbon' }, 0);
     for (const where of ['decide', 'poll', 'http'] as const) this.metrics.daemonErrors.inc({ where }, 0);
     this.useToken(this.readToken(c));
-    this.runLog = new RunLog(c.job.output, (message) => this.d.logger.warn('run log', { message }));
+    this.schedule = new JobSchedule(
+      {
+        output: c.job.output,
+        selectionIntervalSteps: c.job.selection.interval_steps,
+        checkpointIntervalSteps: c.job.checkpoint.every_steps,
+        powerRunW: c.energy.watts ?? 0,
+        powerIdleW: c.energy.idle_watts,
+      },
+      (message) => this.d.logger.warn('run log', { message }),
+    );
     this.source = this.buildSource(c);
     this.forecast = this.buildForecast(c, this.source);
     this.carbonPoll = this.buildPoll(c, this.source, this.forecast);
@@ -253,13 +256,7 @@ export class Daemon {
     // Every reason starts at 0, so "no errors" is a series and rate() works from the first failure.
     for (const reason of ERROR_REASONS)
       this.metrics.fetchErrors.inc({ provider: c.carbon.provider, reason }, 0);
-    if (c.carbon.provider === 'trace')
-      this.runLog.append({
-        type: 'trace',
-        time: this.now().toISOString(),
-        file: c.carbon.file,
-        speed: c.carbon.speed,
-      });
+    if (c.carbon.provider === 'trace') this.schedule.traceStarted(this.now(), c.carbon.file, c.carbon.speed);
     return new CarbonFeed(
       c.carbon,
       {
@@ -342,16 +339,10 @@ export class Daemon {
     this.metrics.forecastHorizon.set(this.forecast.horizonSeconds(now));
     const input = r ? { ...r, forecast, stale: s.stale, ageMs: (s.ageSeconds ?? 0) * 1000 } : undefined;
     // A budget policy plans on the machine as measured, once the trainer has stepped.
-    const model = this.model();
-    const out = evaluate(
-      this.config.policy,
-      input,
-      this.policyState,
-      now,
-      model ? { job: { stepsLeft: this.stepsLeft(), model, emittedG: this.emittedG() } } : {},
-    );
+    const job = this.schedule.progress(this.accounting, this.rhoFloor);
+    const out = evaluate(this.config.policy, input, this.policyState, now, job ? { job } : {});
     this.policyState = out.state;
-    this.plan = out.plan;
+    this.schedule.plan = out.plan;
     let next = out.decision;
     if (this.override && this.override.until > now.getTime())
       next = {
@@ -382,15 +373,8 @@ export class Daemon {
     this.metrics.paused.set(next.pause ? 1 : 0);
     if (prev.rho === next.rho && prev.pause === next.pause && this.timeline.length > 0) return;
     this.timeline.push({ time: now.toISOString(), rho: next.rho, pause: next.pause, reason: next.reason });
-    this.runLog.append({
-      type: 'decision',
-      time: now.toISOString(),
-      rho: next.rho,
-      pause: next.pause,
-      reason: next.reason,
-    });
+    this.schedule.decided(now, next, prev.pause !== next.pause);
     this.d.logger.info('decision', { rho: next.rho, pause: next.pause, reason: next.reason });
-    if (prev.pause !== next.pause) this.pace.break();
     if (!this.supervisor) return;
     if (prev.rho !== next.rho) this.supervisor.setRho(next.rho);
     if (prev.pause !== next.pause) {
@@ -399,91 +383,14 @@ export class Daemon {
     }
   }
 
-  private model(): ExecutionModel | undefined {
-    const c = this.config;
-    return this.pace.model({
-      rhoFloor: this.rhoFloor,
-      selectionIntervalSteps: c.job.selection.interval_steps,
-      checkpointIntervalSteps: c.job.checkpoint.every_steps,
-      powerIdleW: c.energy.idle_watts,
-      powerRunW: c.energy.watts ?? 0,
-    });
-  }
-
-  /** CO2e the job emitted since the trainer first started under this daemon (budget_g spends it). */
-  private emittedG(): number {
-    return (this.accounting?.totals.emissionsGrams ?? 0) - (this.emissionsAtStart ?? 0);
-  }
-
-  private stepsLeft(): number {
-    const j = this.accounting?.job;
-    return j ? Math.max(0, j.totalSteps - j.step) : 0;
-  }
-
-  /**
-   * Seconds until the job's last step on the execution model: to the end of the plan's last run
-   * for a budget policy, else the steps left at the current ρ (pauses the policy will take are not
-   * foreseen). Undefined before the machine is measured.
-   */
-  private etaSeconds(now: Date): number | undefined {
-    const m = this.model();
-    if (!m) return undefined;
-    const last = this.plan?.intervals.findLast((g) => g.runSeconds > 0);
-    if (this.plan && last) return (last.from - now.getTime()) / 1000 + last.runSeconds;
-    const { a, b } = runTimeCoefficients(m);
-    return this.stepsLeft() * (a + b * stepCost(m, this.decision.rho));
-  }
-
-  /** What the daemon measured of a trainer event, for the execution model and the run log. */
+  /** What the daemon measured of a trainer event (after accounting took it), and the ETA it gives. */
   private observe(e: RunEvent, at: Date): void {
-    const time = at.toISOString();
-    if (e.type === 'start') {
-      this.emissionsAtStart ??= this.accounting.totals.emissionsGrams;
-      this.pace.restart(at.getTime());
-      this.runLog.append({
-        type: 'start',
-        time,
-        step: e.step,
-        total_steps: e.totalSteps,
-        rho_floor: e.rhoFloor,
-        interval_steps: this.config.job.selection.interval_steps,
-        checkpoint_steps: this.config.job.checkpoint.every_steps,
-      });
-    } else if (e.type === 'evaluation') {
-      // The steps start after it: their warm-up counts from here.
-      if (e.when === 'before') this.pace.restart(at.getTime());
-      this.runLog.append({ type: 'evaluation', time, when: e.when });
-    } else if (e.type === 'checkpoint') {
-      this.pace.checkpoint(e.seconds);
-      this.runLog.append({ type: 'checkpoint', time, step: e.step, seconds: e.seconds });
-    } else if (e.type === 'selection') {
-      this.pace.selection(e.ms / 1000, e.rho, e.flopsRatio);
-      this.runLog.append({
-        type: 'selection',
-        time,
-        step: e.step,
-        rho: e.rho,
-        ratio: e.flopsRatio,
-        seconds: e.ms / 1000,
-      });
-    } else if (e.type === 'step') {
-      const joules = this.accounting.lastStepJoules;
-      this.pace.step(at.getTime(), { flops: e.flops, fullFlops: e.fullFlops, joules });
-      this.runLog.append({
-        type: 'step',
-        time,
-        step: e.step,
-        rho: e.rho,
-        flops: e.flops,
-        full_flops: e.fullFlops,
-        joules,
-      });
-      const eta = this.etaSeconds(this.now());
-      if (eta !== undefined) {
-        this.accounting.job.etaSeconds = eta;
-        this.metrics.eta.set({ run: this.config.job.name }, eta);
-      }
-    }
+    this.schedule.observe(e, at, this.accounting);
+    if (e.type !== 'step') return;
+    const eta = this.schedule.etaSeconds(this.now(), this.decision.rho, this.accounting, this.rhoFloor);
+    if (eta === undefined) return;
+    this.accounting.job.etaSeconds = eta;
+    this.metrics.eta.set({ run: this.config.job.name }, eta);
   }
 
   private intensityInForce(): number | undefined {
@@ -593,16 +500,6 @@ export class Daemon {
     };
   }
 
-  /** The next intervals' decisions: the budget plan, or the decision in force for other maps. */
-  private planJson(now: Date): Array<{ from: string; rho: number; pause: boolean; intensity?: number }> {
-    if (!this.plan) return [{ from: now.toISOString(), rho: this.decision.rho, pause: this.decision.pause }];
-    return planSpans(this.plan).map((s) => ({
-      ...s,
-      from: new Date(s.from).toISOString(),
-      intensity: Math.round(s.intensity * 10) / 10,
-    }));
-  }
-
   private statusJson() {
     const now = this.now();
     const s = this.source?.state(now);
@@ -627,7 +524,7 @@ export class Daemon {
           ? { message: this.d.secrets.redact(s.lastError.message), at: s.lastError.at.toISOString() }
           : null,
       },
-      plan: this.planJson(now),
+      plan: this.schedule?.planJson(now, this.decision) ?? [],
       forecast: { horizon_seconds: this.forecast?.horizonSeconds(now) ?? 0 },
       decision: {
         ...this.decision,
