@@ -110,14 +110,16 @@ describe('daemon: the execution model predicts the daemon', function () {
     const { sim } = await runToEnd('budget', 16);
     assertPredicted(sim, 1600);
     // It runs in the clean (100 g/kWh) intervals and pauses through the dirty (300) ones, but for
-    // the steps before the first poll that sees one begin: the daemon did so, and the simulator too.
+    // the steps before the first poll that sees one begin (polls come every second, so up to 1 s of
+    // a 6 s interval: a sixth of a clean one's steps, and some noise): the daemon did so, and the
+    // simulator too.
     const last = sim.intervals.findLastIndex((i) => i.measured_steps > 0);
     const clean = sim.intervals.slice(1, last).filter((i) => i.intensity === 100);
     const dirty = sim.intervals.slice(1, last).filter((i) => i.intensity === 300);
     const most = Math.max(...clean.map((i) => i.measured_steps));
     for (const i of dirty) {
-      assert.ok(i.measured_steps < 0.2 * most, JSON.stringify(sim.intervals));
-      assert.ok(i.steps < 0.2 * most, JSON.stringify(sim.intervals));
+      assert.ok(i.measured_steps < 0.3 * most, JSON.stringify(sim.intervals));
+      assert.ok(i.steps < 0.3 * most, JSON.stringify(sim.intervals));
     }
     assert.ok(dirty.length >= 2 && clean.length >= 2, JSON.stringify(sim.intervals));
   });
