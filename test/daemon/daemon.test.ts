@@ -248,7 +248,9 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
     const stop = logRecords(d)
       .filter((r) => r.message === 'checkpoint')
       .at(-1)!;
-    assert.equal(stop.reason, 'stop');
+    // A stop on the step an interval checkpoint was just written at needs no second one.
+    assert.ok(['stop', 'interval'].includes(stop.reason as string), `last checkpoint: ${stop.reason}`);
+    assert.ok(logRecords(d).some((r) => r.message === 'trainer state' && r.state === 'stopped'));
     assert.ok(existsSync(join(stop.path as string, 'MANIFEST.json')));
     d = startDaemon(s.configFile);
     const resumed = await until('the resumed trainer', () =>
