@@ -59,7 +59,7 @@ export function chooseBudget(
 }
 
 /** Now's reading, then the forecast; past its horizon the mean of what is known. */
-export function forecastCurve(reading: Reading, now: Date): IntensityCurve {
+function forecastCurve(reading: Reading, now: Date): IntensityCurve {
   const ahead = (reading.forecast ?? []).filter((p) => p.time.getTime() > now.getTime());
   const points: ForecastPoint[] = [{ time: now, intensity: reading.intensity }, ...ahead];
   if (ahead.length > 0) {

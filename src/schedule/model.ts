@@ -78,19 +78,3 @@ export function rhoForRunSeconds(m: ExecutionModel, steps: number, runSeconds: n
   const { a, b } = runTimeCoefficients(m);
   return (runSeconds / steps - a) / b;
 }
-
-/** Why a model cannot be used, or undefined when it can. */
-export function modelProblem(m: ExecutionModel): string | undefined {
-  const positive = ['fullStepFlops', 'flopsPerSecond', 'selectionIntervalSteps'] as const;
-  for (const k of positive) if (!(m[k] > 0 && Number.isFinite(m[k]))) return `${k} must be > 0, got ${m[k]}`;
-  const nonNegative = [
-    'stepOverheadSeconds',
-    'selectionSeconds',
-    'rhoFloor',
-    'powerRunW',
-    'powerIdleW',
-  ] as const;
-  for (const k of nonNegative)
-    if (!(m[k] >= 0 && Number.isFinite(m[k]))) return `${k} must be ≥ 0, got ${m[k]}`;
-  return undefined;
-}
