@@ -39,5 +39,7 @@ export function formatSummary(s: Status): string {
       lines.push(`evaluation ${when}: ${r.split} loss ${r.loss?.toFixed(4)}${rouge}`);
     }
   }
+  if (s.report_svg)
+    lines.push(`report: ${s.report_svg} (intensity, ρ, pauses, CO2e, loss and layers over time)`);
   return lines.join('\n');
 }

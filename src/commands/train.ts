@@ -6,6 +6,8 @@
 import { SingleBar } from 'cli-progress';
 import { initBackend } from '../backend/select.js';
 import { backendFromEnv } from '../config/env.js';
+import { eventRecord, RunLog } from '../daemon/run-log.js';
+import { writeRunReport } from '../report/write.js';
 import { readJob } from '../train/job.js';
 import { TrainingRun } from '../train/run.js';
 import type { EvaluationReport, RunEvent, RunReport } from '../train/run-events.js';
@@ -28,7 +30,20 @@ export async function runTrain(
   const effective = o.maxSteps ? { ...job, train: { ...job.train, max_steps: o.maxSteps } } : job;
   const forced = backendFromEnv();
   const backend = await initBackend(forced ? { backend: forced } : {});
-  const view = o.json ? jsonView(out) : humanView(out);
+  const show = o.json ? jsonView(out) : humanView(out);
+  // The run log (`timeline.jsonl`) the daemon also writes: the report's charts are drawn from it.
+  const warn = (message: string) =>
+    out(o.json ? JSON.stringify({ type: 'warning', message }) : `warning: ${message}`);
+  const log = new RunLog(effective.output, warn);
+  const record = {
+    selectionIntervalSteps: effective.selection.interval_steps,
+    checkpointIntervalSteps: effective.checkpoint.every_steps,
+  };
+  const view = (e: RunEvent) => {
+    const r = eventRecord(e, new Date().toISOString(), record);
+    if (r) log.append(r);
+    show(e);
+  };
   const run = TrainingRun.open(effective, {
     resume: o.resume ?? false,
     ...(o.rho !== undefined ? { rho: o.rho } : {}),
@@ -43,7 +58,10 @@ export async function runTrain(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
-    return await run.run();
+    const report = await run.run();
+    const svg = writeRunReport(effective.output, effective.name, warn);
+    if (svg) out(o.json ? JSON.stringify({ type: 'report', file: svg }) : `report: ${svg}`);
+    return report;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -15,6 +15,7 @@ import { resolveSecret } from '../carbon/secret.js';
 import { selectMeter } from '../energy/select.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { type Decision, evaluate, initialState, type PolicyState } from '../policy/evaluate.js';
+import type { HistorySelection } from '../report/history.js';
 import type { RunEvent } from '../train/run-events.js';
 import { Accounting } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
@@ -70,6 +71,8 @@ export class Daemon {
   private server!: HttpServer;
   private token: string | undefined;
   private readonly started = Date.now();
+  /** The run's `report.svg`, once the job finished and it was written. */
+  private reportFile: string | undefined;
   readonly timeline: Array<{ time: string; rho: number; pause: boolean; reason: string }> = [];
   private backend: { backend: string; gpu: boolean } | undefined;
   /** The job's trainable floor, once the trainer reports it: ρ below it is raised to it. */
@@ -233,6 +236,8 @@ export class Daemon {
     clearInterval(this.clock);
     await this.carbonPoll?.stop();
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
+    // The trainer's last events (its report among them) are taken before the summary is read.
+    await this.accounted;
     await this.server?.close();
     this.d.logger.info('stopped', { trainer: outcome });
     return outcome;
@@ -371,6 +376,7 @@ export class Daemon {
     this.metrics.rho.set(next.rho);
     this.metrics.rhoFloor.set(Math.max(this.config.policy.rho_min, floor));
     this.metrics.paused.set(next.pause ? 1 : 0);
+    this.schedule.intensity(now, this.intensityInForce());
     if (prev.rho === next.rho && prev.pause === next.pause && this.timeline.length > 0) return;
     this.timeline.push({ time: now.toISOString(), rho: next.rho, pause: next.pause, reason: next.reason });
     this.schedule.decided(now, next, prev.pause !== next.pause);
@@ -386,6 +392,10 @@ export class Daemon {
   /** What the daemon measured of a trainer event (after accounting took it), and the ETA it gives. */
   private observe(e: RunEvent, at: Date): void {
     this.schedule.observe(e, at, this.accounting);
+    if (e.type === 'done') {
+      this.reportFile = this.schedule.writeReport(this.config.job.name) ?? this.reportFile;
+      if (this.reportFile) this.d.logger.info('report', { file: this.reportFile });
+    }
     if (e.type !== 'step') return;
     const eta = this.schedule.etaSeconds(this.now(), this.decision.rho, this.accounting, this.rhoFloor);
     if (eta === undefined) return;
@@ -473,6 +483,7 @@ export class Daemon {
   private control() {
     return {
       status: () => this.statusJson(),
+      reportSvg: () => this.schedule?.reportSvg(this.now(), this.config.job.name) ?? '',
       decision: () => ({ ...this.decision, since: this.timeline.at(-1)?.time ?? null }),
       ready: () => {
         const state = this.supervisor?.state;
@@ -557,9 +568,16 @@ export class Daemon {
             emissions_avoided_grams: t.avoidedGrams,
           }
         : null,
+      layers_trained: layersTrained(this.schedule?.lastSelection),
+      report_svg: this.reportFile ?? null,
       timeline: this.timeline.slice(-50),
     };
   }
+}
+
+/** The last selection's layers for `/v1/status` (and the status page): fraction of each layer's tensors. */
+function layersTrained(s: HistorySelection | undefined) {
+  return s ? { time: new Date(s.t).toISOString(), step: s.step, rho: s.rho, layers: s.layers } : null;
 }
 
 /** What the carbon feed is built from: a change to anything but the schedule means a new feed. */

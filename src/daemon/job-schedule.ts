@@ -7,12 +7,15 @@
 
 import type { JobProgress } from '../policy/budget.js';
 import type { Decision } from '../policy/evaluate.js';
+import { type HistorySelection, RunHistory } from '../report/history.js';
+import { runReportSvg } from '../report/run-report.js';
+import { writeRunReport } from '../report/write.js';
 import { type ExecutionModel, runTimeCoefficients, stepCost } from '../schedule/model.js';
 import { Pace } from '../schedule/pace.js';
 import { type Plan, planSpans } from '../schedule/planner.js';
 import type { RunEvent } from '../train/run-events.js';
 import type { Accounting } from './accounting.js';
-import { RunLog } from './run-log.js';
+import { eventRecord, RunLog, type RunLogRecord } from './run-log.js';
 
 export interface JobScheduleOptions {
   /** The run folder (`job.output`), where `timeline.jsonl` goes. */
@@ -27,6 +30,9 @@ export interface JobScheduleOptions {
 export class JobSchedule {
   private readonly pace = new Pace();
   private readonly log: RunLog;
+  /** The run so far, bounded, for the charts: the log's records since this folder's first. */
+  private readonly history: RunHistory;
+  private lastIntensity: number | undefined;
   /** The budget's plan behind the decision in force, if the policy has one. */
   plan: Plan | undefined;
   /** The job's CO2e when its trainer first started under this daemon: `budget_g` counts from it. */
@@ -34,24 +40,19 @@ export class JobSchedule {
 
   constructor(
     private readonly o: JobScheduleOptions,
-    onLogError: (message: string) => void,
+    private readonly onLogError: (message: string) => void,
   ) {
     this.log = new RunLog(o.output, onLogError);
+    this.history = RunHistory.fromFolder(o.output, onLogError);
   }
 
   /** A trace replay began at `at`: `--from-run` needs its clock. */
   traceStarted(at: Date, file: string, speed: number): void {
-    this.log.append({ type: 'trace', time: at.toISOString(), file, speed });
+    this.record({ type: 'trace', time: at.toISOString(), file, speed });
   }
 
   decided(at: Date, d: Decision, pauseChanged: boolean): void {
-    this.log.append({
-      type: 'decision',
-      time: at.toISOString(),
-      rho: d.rho,
-      pause: d.pause,
-      reason: d.reason,
-    });
+    this.record({ type: 'decision', time: at.toISOString(), rho: d.rho, pause: d.pause, reason: d.reason });
     if (pauseChanged) this.pace.break();
   }
 
@@ -94,58 +95,67 @@ export class JobSchedule {
 
   /** A trainer event, after `accounting` has taken it (its joules are the step's). */
   observe(e: RunEvent, at: Date, accounting: Accounting): void {
-    const time = at.toISOString();
+    const joules = accounting.lastStepJoules;
+    const record = eventRecord(e, at.toISOString(), {
+      selectionIntervalSteps: this.o.selectionIntervalSteps,
+      checkpointIntervalSteps: this.o.checkpointIntervalSteps,
+      joules,
+      emittedG: accounting.totals.emissionsGrams,
+      avoidedG: accounting.totals.avoidedGrams,
+    });
+    if (record) this.record(record);
     switch (e.type) {
       case 'start':
         this.emissionsAtStart ??= accounting.totals.emissionsGrams;
         this.pace.restart(at.getTime());
-        this.log.append({
-          type: 'start',
-          time,
-          step: e.step,
-          total_steps: e.totalSteps,
-          rho_floor: e.rhoFloor,
-          interval_steps: this.o.selectionIntervalSteps,
-          checkpoint_steps: this.o.checkpointIntervalSteps,
-        });
         break;
       case 'evaluation':
         // The steps start after it: their warm-up counts from here.
         if (e.when === 'before') this.pace.restart(at.getTime());
-        this.log.append({ type: 'evaluation', time, when: e.when });
         break;
       case 'checkpoint':
         this.pace.checkpoint(e.seconds);
-        this.log.append({ type: 'checkpoint', time, step: e.step, seconds: e.seconds });
         break;
       case 'selection':
         this.pace.selection(e.ms / 1000, e.rho, e.flopsRatio);
-        this.log.append({
-          type: 'selection',
-          time,
-          step: e.step,
-          rho: e.rho,
-          ratio: e.flopsRatio,
-          seconds: e.ms / 1000,
-        });
         break;
-      case 'step': {
-        const joules = accounting.lastStepJoules;
+      case 'step':
         this.pace.step(at.getTime(), { flops: e.flops, fullFlops: e.fullFlops, joules });
-        this.log.append({
-          type: 'step',
-          time,
-          step: e.step,
-          rho: e.rho,
-          flops: e.flops,
-          full_flops: e.fullFlops,
-          joules,
-        });
         break;
-      }
       default:
         break;
     }
+  }
+
+  /** The carbon intensity in force (gCO2eq/kWh), recorded when it changes. */
+  intensity(at: Date, intensity: number | undefined): void {
+    if (intensity === undefined || intensity === this.lastIntensity) return;
+    this.lastIntensity = intensity;
+    this.record({ type: 'intensity', time: at.toISOString(), intensity });
+  }
+
+  /** The run as charted (`/report.svg`, the status page) with the plan ahead. */
+  reportSvg(now: Date, title: string): string {
+    return runReportSvg(this.history, {
+      title,
+      now: now.getTime(),
+      ...(this.plan ? { plan: this.plan } : {}),
+    });
+  }
+
+  /** Writes `report.svg` in the run folder from the whole run log; returns the file written. */
+  writeReport(title: string): string | undefined {
+    return writeRunReport(this.o.output, title, this.onLogError);
+  }
+
+  /** The last selection: which layers it trains. */
+  get lastSelection(): HistorySelection | undefined {
+    return this.history.selections.at(-1);
+  }
+
+  private record(r: RunLogRecord): void {
+    this.log.append(r);
+    this.history.add(r);
   }
 }
 

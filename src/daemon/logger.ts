@@ -43,6 +43,10 @@ export function createLogger(o: LoggerOptions): winston.Logger {
     const scrubbed = JSON.parse(o.secrets.redact(JSON.stringify(info)));
     return Object.assign(info, scrubbed);
   });
+  const round = winston.format((info) => {
+    for (const key of Object.keys(info)) info[key] = roundNumbers(info[key]);
+    return info;
+  });
   const line = pretty
     ? winston.format.printf(({ level, message, timestamp, ...meta }) => {
         const rest = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
@@ -51,7 +55,20 @@ export function createLogger(o: LoggerOptions): winston.Logger {
     : winston.format.json();
   return winston.createLogger({
     level: o.level ?? 'info',
-    format: winston.format.combine(winston.format.timestamp(), redact(), line),
+    format: winston.format.combine(winston.format.timestamp(), redact(), round(), line),
     transports: [new winston.transports.Stream({ stream: o.stream ?? process.stdout })],
   });
+}
+
+/**
+ * Numbers as people read them: six significant digits (ρ 0.916, not 0.9159999999999999), integers
+ * and non-finite values as they are, in nested plain objects and arrays too.
+ */
+export function roundNumbers(v: unknown, depth = 0): unknown {
+  if (typeof v === 'number') return Number.isInteger(v) || !Number.isFinite(v) ? v : Number(v.toPrecision(6));
+  if (depth > 8 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => roundNumbers(x, depth + 1));
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundNumbers(x, depth + 1)]));
 }

@@ -7,6 +7,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunEvent } from '../train/run-events.js';
 
 export type RunLogRecord =
   | { type: 'trace'; time: string; file: string; speed: number }
@@ -27,9 +28,25 @@ export type RunLogRecord =
       flops: number;
       full_flops: number;
       joules: number;
+      /** The step's training loss, and the job's CO2e emitted and avoided so far (grams). */
+      loss?: number;
+      emitted_g?: number;
+      avoided_g?: number;
     }
-  | { type: 'selection'; time: string; step: number; rho: number; ratio: number; seconds: number }
+  | {
+      type: 'selection';
+      time: string;
+      step: number;
+      rho: number;
+      ratio: number;
+      seconds: number;
+      /** Fraction of each layer's tensors the selection trains. */
+      layers?: Record<string, number>;
+    }
+  /** The carbon intensity in force changed (gCO2eq/kWh). */
+  | { type: 'intensity'; time: string; intensity: number }
   | { type: 'evaluation'; time: string; when: 'before' | 'after' }
+  | { type: 'done'; time: string; step: number }
   | { type: 'checkpoint'; time: string; step: number; seconds: number }
   | { type: 'decision'; time: string; rho: number; pause: boolean; reason: string };
 
@@ -55,6 +72,63 @@ export class RunLog {
         `cannot append to ${file}: ${(error as NodeJS.ErrnoException).code ?? error}; the run log stops here`,
       );
     }
+  }
+}
+
+/** What the log records of a trainer event beside the event itself. */
+export interface EventContext {
+  readonly selectionIntervalSteps: number;
+  readonly checkpointIntervalSteps: number;
+  /** The step's energy (J), and the job's CO2e totals after it (g), where they are measured. */
+  readonly joules?: number;
+  readonly emittedG?: number;
+  readonly avoidedG?: number;
+}
+
+/** The record of a trainer event, or undefined for the events the log does not keep. */
+export function eventRecord(e: RunEvent, time: string, c: EventContext): RunLogRecord | undefined {
+  switch (e.type) {
+    case 'start':
+      return {
+        type: 'start',
+        time,
+        step: e.step,
+        total_steps: e.totalSteps,
+        rho_floor: e.rhoFloor,
+        interval_steps: c.selectionIntervalSteps,
+        checkpoint_steps: c.checkpointIntervalSteps,
+      };
+    case 'evaluation':
+      return { type: 'evaluation', time, when: e.when };
+    case 'checkpoint':
+      return { type: 'checkpoint', time, step: e.step, seconds: e.seconds };
+    case 'selection':
+      return {
+        type: 'selection',
+        time,
+        step: e.step,
+        rho: e.rho,
+        ratio: e.flopsRatio,
+        seconds: e.ms / 1000,
+        layers: e.layers,
+      };
+    case 'step':
+      return {
+        type: 'step',
+        time,
+        step: e.step,
+        rho: e.rho,
+        flops: e.flops,
+        full_flops: e.fullFlops,
+        joules: c.joules ?? 0,
+        loss: e.loss,
+        ...(c.emittedG !== undefined ? { emitted_g: c.emittedG } : {}),
+        ...(c.avoidedG !== undefined ? { avoided_g: c.avoidedG } : {}),
+      };
+    case 'done':
+      return { type: 'done', time, step: e.report.steps };
+    default:
+      return undefined;
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * The daemon's HTTP interface on Node's http module: `/metrics` (Prometheus text), `/healthz`,
+ * The daemon's HTTP interface on Node's http module: `/` (a read-only status page), `/report.svg`
+ * (the run's charts), `/metrics` (Prometheus text), `/healthz`,
  * `/readyz`, `/v1/status`, `/v1/rho` (the decision, for external trainers), and control
  * endpoints (`POST /v1/pause`, `/v1/resume`, `/v1/rho`) that need a bearer token and are off
  * when none is configured. A handler that throws answers 500 and is reported to `onError`; the
@@ -10,9 +11,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { parseRhoOverride } from './rho-override.js';
+import { STATUS_PAGE } from './status-page.js';
 
 export interface Control {
   status(): unknown;
+  /** The run so far as an SVG (`src/report/run-report.ts`). */
+  reportSvg(): string;
   decision(): unknown;
   ready(): { ready: boolean; why: string };
   pause(): void;
@@ -77,6 +81,18 @@ export class HttpServer {
           const r = c.ready();
           return send(res, r.ready ? 200 : 503, r);
         }
+        case '/':
+          res.writeHead(200, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-security-policy':
+              "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+          });
+          res.end(STATUS_PAGE);
+          return;
+        case '/report.svg':
+          res.writeHead(200, { 'content-type': 'image/svg+xml; charset=utf-8', 'cache-control': 'no-store' });
+          res.end(c.reportSvg());
+          return;
         case '/v1/status':
           return send(res, 200, c.status());
         case '/v1/rho':

@@ -4,6 +4,7 @@
  * separate caller of the simulation core, never a flag on it.
  */
 import type { ForecastPoint } from '../carbon/reading.js';
+import { f, label, niceCeil, timeTicks, xmlEscape } from '../report/svg.js';
 import type { Simulation } from './simulate.js';
 
 const W = 900;
@@ -81,29 +82,5 @@ ${xTicks.join('\n')}
 `;
 }
 
-const f = (v: number) => v.toFixed(1);
 const rect = (x: number, y: number, w: number, h: number) =>
   `<rect class="paused" x="${f(x)}" y="${f(y)}" width="${f(w)}" height="${f(h)}" fill="#ddd"/>`;
-const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-
-function niceCeil(v: number): number {
-  const step = 10 ** Math.floor(Math.log10(Math.max(v, 1)));
-  return Math.ceil(v / step) * step;
-}
-
-const TICK_STEPS_S = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400];
-
-/** At most 10 ticks, on round times. */
-function timeTicks(t0: number, t1: number): number[] {
-  const step = (TICK_STEPS_S.find((s) => (t1 - t0) / (s * 1000) <= 10) ?? 7 * 86_400) * 1000;
-  const first = Math.ceil(t0 / step) * step;
-  return Array.from({ length: Math.floor((t1 - first) / step) + 1 }, (_, k) => first + k * step).filter(
-    (t) => t < t1,
-  );
-}
-
-function label(t: number, span: number): string {
-  const iso = new Date(t).toISOString();
-  if (span <= 10 * 60_000) return `${iso.slice(11, 19)}Z`;
-  return span <= 2 * 86_400_000 ? `${iso.slice(11, 16)}Z` : iso.slice(0, 10);
-}

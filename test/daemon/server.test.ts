@@ -10,6 +10,7 @@ describe('daemon/server', () => {
       throw new RangeError('Invalid time value');
     },
     decision: () => ({ rho: 1 }),
+    reportSvg: () => '<svg xmlns="http://www.w3.org/2000/svg"/>',
     ready: () => ({ ready: true, why: 'test' }),
     pause() {},
     resume() {},

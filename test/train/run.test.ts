@@ -265,6 +265,11 @@ describe('train/run: a job end to end', () => {
       losses(a).slice(10),
       'steps 11–20 after the resume equal the uninterrupted run',
     );
+    // The run log spans both processes, and report.svg is drawn from it: every step's loss.
+    const file = (b2.at(-1) as unknown as { type: string; file: string }).file;
+    assert.equal(file, join(cut.output, 'report.svg'));
+    const points = Number(/data-series="loss" data-points="(\d+)"/.exec(readFileSync(file, 'utf8'))?.[1]);
+    assert.ok(points >= 20, `${points} loss points`);
   });
 });
 
