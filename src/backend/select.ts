@@ -40,8 +40,9 @@ interface Candidate {
 
 /** Packages loaded by name at run time: they are optional and may not be installed. */
 async function importOptional(name: string): Promise<void> {
-  // TensorFlow's C++ logging is chatty (oneDNN and CPU-feature notices); keep warnings and errors.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // TensorFlow's C++ logging is chatty (absl, oneDNN and CPU-feature notices): keep errors only,
+  // unless the user set a level (TF_CPP_MIN_LOG_LEVEL=0 shows everything).
+  if (!process.env.TF_CPP_MIN_LOG_LEVEL) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
   await import(name);
 }
 

@@ -24,7 +24,7 @@ const W = 900;
 const PANEL_H = 150;
 const GAP = 44;
 const TOP = 60;
-const M = { left: 64, right: 56 };
+const M = { left: 84, right: 56 };
 const PANELS = 4;
 export const REPORT_SERIES = ['intensity', 'rho', 'emitted', 'full', 'loss', 'loss_avg', 'layers'] as const;
 

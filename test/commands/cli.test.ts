@@ -252,6 +252,30 @@ describe('cli', () => {
       const bogus = cli(['info'], undefined, { GREENTRAINER_BACKEND: 'webgpu' });
       assert.match(bogus.stderr, /GREENTRAINER_BACKEND=webgpu: expected one of tensorflow, wasm, cpu/);
     });
+
+    it("keeps TensorFlow's C++ start-up lines out of the output on the native backend (TF_CPP_MIN_LOG_LEVEL unset or empty)", function () {
+      if (!nativeBuilt()) {
+        console.log('      skipped: the native backend is not built here (`greentrainer setup-native`)');
+        this.skip();
+      }
+      // TensorFlow logs through absl: "I0000 …", "W0000 …" lines and oneDNN / CPU-feature notices.
+      const chatter = /^[IW]\d{4} |oneDNN|cpu_feature_guard|absl::InitializeLog/m;
+      const quiet = cli(['info'], undefined, {
+        GREENTRAINER_BACKEND: 'tensorflow',
+        TF_CPP_MIN_LOG_LEVEL: '',
+      });
+      assert.equal(quiet.status, 0, quiet.stderr);
+      assert.doesNotMatch(quiet.stderr, chatter, quiet.stderr);
+      const env = { ...process.env };
+      delete env.TF_CPP_MIN_LOG_LEVEL;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'info'], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...env, GREENTRAINER_BACKEND: 'tensorflow' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, chatter, r.stderr);
+    });
   });
 
   it('documents every command with --help', () => {
