@@ -68,7 +68,7 @@ describe('docs: README and docs/', () => {
     });
   }
 
-  it('a README section that names a figure names the command that produced it', () => {
+  it('README shows the demo output of a real run, not a placeholder', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     // The demo output block is filled from a real run, never left as a placeholder.
     assert.ok(!readme.includes('DEMO_OUTPUT'), 'README still holds the DEMO_OUTPUT placeholder');

@@ -77,4 +77,36 @@ describe('train/importance', () => {
     model.dispose();
     opt.dispose();
   });
+
+  it('pins −Σ Δw·∂L/∂w on a hand-computed case, which neither Σ|Δw| nor Σ|∂L/∂w| gives', () => {
+    // L = ½(a₀² + a₁²) + 2·b₀², so ∂L/∂a = a = [1, −2] and ∂L/∂b = 4b = [12]. With fresh AdamW state
+    // (m̂ = g, v̂ = g²), lr 0.1, λ 0.5: Δw = −lr·(g/(|g|+ε) + λ·w), so
+    //   Δa = −0.1·([1, −1] + [0.5, −1]) = [−0.15, 0.2],   Δb = −0.1·(1 + 1.5) = [−0.25]
+    //   I_a = −(−0.15·1 + 0.2·−2) = 0.55,   I_b = −(−0.25·12) = 3,   normalised: a 0.55/3, b 1.
+    // The ablations rank differently: Σ|Δw| gives a 0.35, b 0.25 (a 1, b 5/7); Σ|∂L/∂w| a 3, b 12 (a 0.25, b 1).
+    const a = tf.variable(tf.tensor1d([1, -2]), true, 'hand/a');
+    const b = tf.variable(tf.tensor1d([3]), true, 'hand/b');
+    const loss = () =>
+      tf.tidy(() => tf.add(tf.mul(0.5, tf.sum(tf.square(a))), tf.mul(2, tf.sum(tf.square(b))))) as tf.Scalar;
+    const tensors = new Map([
+      ['a', a],
+      ['b', b],
+    ]);
+    const opt = new AdamW({ weightDecay: 0.5 });
+    const score = (metric?: 'delta' | 'gradient') =>
+      tensorImportance({ tensors, losses: [loss], optimizer: opt, lr: 0.1, ...(metric ? { metric } : {}) });
+    const close = (got: Map<string, number>, want: [number, number], what: string) =>
+      assert.ok(
+        Math.abs(got.get('a')! - want[0]) < 1e-6 && Math.abs(got.get('b')! - want[1]) < 1e-6,
+        `${what}: a ${got.get('a')}, b ${got.get('b')}; expected ${want}`,
+      );
+    close(score(), [0.55 / 3, 1], '−Σ Δw·∂L/∂w');
+    close(score('delta'), [1, 0.25 / 0.35], 'Σ|Δw|');
+    close(score('gradient'), [0.25, 1], 'Σ|∂L/∂w|');
+    // The paper's metric is none of the ablations on this case.
+    assert.ok(Math.abs(score().get('a')! - score('gradient').get('a')!) > 0.05);
+    assert.ok(Math.abs(score().get('a')! - score('delta').get('a')!) > 0.5);
+    tf.dispose([a, b]);
+    opt.dispose();
+  });
 });
