@@ -24,11 +24,8 @@ export function llamaForward(p: Parameters, c: LlamaConfig, x: DecoderInputs): D
     denseOf(p, h, full(`${name}.weight`), bias ? full(`${name}.bias`) : undefined);
 
   let h = embed(w('embed_tokens.weight'), x.ids);
-  const biases = new Map<number | null, tf.Tensor4D>();
-  const biasOf = (window: number | null) => {
-    if (!biases.has(window)) biases.set(window, causalBias(x.mask, t, window));
-    return biases.get(window)!;
-  };
+  // One mask per distinct window, made before the blocks (a frozen block's tidy would free it).
+  const biases = new Map(c.windows.map((wnd) => [wnd, causalBias(x.mask, t, wnd)]));
   const tables = rotaryTables(c.rope, x.mask.shape[1] - t, t, hd);
   const cache: LayerCache[] = [];
   h = decoderLayers(h, x, c.layers, (input, i) => {
@@ -44,7 +41,7 @@ export function llamaForward(p: Parameters, c: LlamaConfig, x: DecoderInputs): D
       heads: c.heads,
       kvHeads: c.kvHeads,
       scale: 1 / Math.sqrt(hd),
-      bias: biasOf(c.windows[i] ?? null),
+      bias: biases.get(c.windows[i]!)!,
       ...(x.cache ? { past: x.cache[i]! } : {}),
     });
     cache.push(r.cache);

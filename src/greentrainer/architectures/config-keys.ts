@@ -63,6 +63,7 @@ const GENERIC = [
   'torchscript',
   'transformers_version',
   'typical_p',
+  'unk_token_id',
   'use_bfloat16',
   'use_cache', // generation reuses keys and values either way
 ];
@@ -105,8 +106,10 @@ const LLAMA_CORE = [
 export const CONFIG_KEYS: Readonly<Record<string, KeyPolicy>> = {
   llama: {
     handled: [...LLAMA_CORE, 'attention_bias', 'mlp_bias'],
-    // The same matmuls split into tensor-parallel slices (transformers 5 no longer reads it).
-    nonMath: ['pretraining_tp'],
+    // pretraining_tp: the same matmuls split into tensor-parallel slices (transformers 5 no longer
+    // reads it). is_llama_config, rope_interleaved: nanotron's export flags (SmolLM2), which
+    // LlamaForCausalLM never reads: it always rotates halves.
+    nonMath: ['pretraining_tp', 'is_llama_config', 'rope_interleaved'],
   },
   qwen2: {
     handled: [...LLAMA_CORE, 'use_sliding_window', 'sliding_window', 'max_window_layers', 'layer_types'],
@@ -171,8 +174,19 @@ export const CONFIG_KEYS: Readonly<Record<string, KeyPolicy>> = {
       'apply_residual_connection_post_layernorm',
       'tie_word_embeddings',
     ],
-    // Tensor-parallel slicing and fused-kernel switches of the same computation.
-    nonMath: ['pretraining_tp', 'slow_but_exact', 'masked_softmax_fusion', 'offset_alibi', 'seq_length'],
+    // Tensor-parallel slicing and Megatron fused-kernel switches of the same computation, which
+    // BloomForCausalLM does not read (its softmax runs in float32 whatever they say).
+    nonMath: [
+      'pretraining_tp',
+      'slow_but_exact',
+      'masked_softmax_fusion',
+      'offset_alibi',
+      'seq_length',
+      'attention_softmax_in_fp32',
+      'bias_dropout_fusion',
+      'skip_bias_add',
+      'skip_bias_add_qkv',
+    ],
   },
 };
 
