@@ -131,6 +131,13 @@ describe('greentrainer/architectures/config-keys', () => {
         type: 'default',
         theta: 7,
       });
+      assert.deepEqual(
+        parse({ rope_scaling: {}, rope_parameters: { rope_type: 'default', rope_theta: 7 } }),
+        {
+          type: 'default',
+          theta: 7,
+        },
+      );
     });
 
     it('defaults llama3 and yarn original lengths to max_position_embeddings, and yarn its attention factor', () => {

@@ -76,9 +76,11 @@ export function parseRope(raw: Raw, maxPositions: number, source: string): Rope 
   const fail = (path: string, message: string): never => {
     throw new ModelConfigError(source, [{ path, message }]);
   };
-  const scaling = raw.rope_scaling;
+  // Python's `rope_scaling or rope_parameters`: null and an empty dict both fall through.
+  const given = (v: unknown) => v != null && !(typeof v === 'object' && Object.keys(v).length === 0);
+  const scaling = given(raw.rope_scaling);
   const where = scaling ? 'rope_scaling' : 'rope_parameters';
-  const dict = scaling || raw.rope_parameters || {};
+  const dict = scaling ? raw.rope_scaling : given(raw.rope_parameters) ? raw.rope_parameters : {};
   if (typeof dict !== 'object' || Array.isArray(dict)) fail(where, 'expected an object or null');
   const p = dict as Raw;
   const num = (key: string, value: unknown, positive = true): number => {
