@@ -8,7 +8,8 @@ import type { Rope } from '../greentrainer/architectures/rope.js';
 
 /**
  * θ_i for i < hd/2, and the factor cos and sin are multiplied by. `length` is the number of
- * positions the forward pass sees (cached + new): dynamic NTK scaling depends on it.
+ * positions the forward pass sees (cached + new): dynamic NTK scaling depends on it. Cached keys
+ * keep the rotation of the pass that made them, as in transformers' generate.
  */
 export function inverseFrequencies(
   rope: Rope,

@@ -71,6 +71,14 @@ export const ROPE_CONFIG_KEYS = [
 
 type Raw = Readonly<Record<string, unknown>>;
 
+/** Reads numbers out of the RoPE dict, naming the key of any bad one. */
+interface Reader {
+  /** `rope_scaling.<key>` or `rope_parameters.<key>`. */
+  at(key: string): string;
+  num(path: string, value: unknown): number;
+  fail(path: string, message: string): never;
+}
+
 /** The RoPE of a config (`max_position_embeddings` given as read by the family). */
 export function parseRope(raw: Raw, maxPositions: number, source: string): Rope {
   const fail = (path: string, message: string): never => {
@@ -83,28 +91,15 @@ export function parseRope(raw: Raw, maxPositions: number, source: string): Rope 
   const dict = scaling ? raw.rope_scaling : given(raw.rope_parameters) ? raw.rope_parameters : {};
   if (typeof dict !== 'object' || Array.isArray(dict)) fail(where, 'expected an object or null');
   const p = dict as Raw;
-  const num = (key: string, value: unknown, positive = true): number => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || (positive && value <= 0))
-      return fail(key, `expected a ${positive ? 'positive ' : ''}number, got ${JSON.stringify(value)}`);
-    return value;
+  const r: Reader = {
+    at: (key) => `${where}.${key}`,
+    num: (path, value) =>
+      typeof value === 'number' && Number.isFinite(value) && value > 0
+        ? value
+        : fail(path, `expected a positive number, got ${JSON.stringify(value)}`),
+    fail,
   };
-  const at = (key: string) => `${where}.${key}`;
-  const typeKey = 'rope_type' in p ? 'rope_type' : 'type';
-  const type = p[typeKey] ?? 'default';
-  if (typeof type !== 'string' || !(type in TYPE_KEYS))
-    fail(
-      at(typeKey),
-      `RoPE type ${JSON.stringify(type)} is not implemented; implemented: ${ropeTypes.join(', ')}`,
-    );
-  const t = type as RopeType;
-  for (const key of Object.keys(p)) {
-    if (key === 'rope_type' || key === 'type' || key === 'rope_theta' || TYPE_KEYS[t].includes(key)) continue;
-    if (key === 'partial_rotary_factor') continue;
-    fail(
-      at(key),
-      `not read by RoPE type '${t}' and not implemented; '${t}' reads: ${TYPE_KEYS[t].join(', ') || 'nothing'}`,
-    );
-  }
+  const type = ropeType(p, r);
   const partial = p.partial_rotary_factor ?? raw.partial_rotary_factor ?? 1;
   if (partial !== 1)
     fail(
@@ -112,44 +107,77 @@ export function parseRope(raw: Raw, maxPositions: number, source: string): Rope 
       `partial rotary embeddings (${JSON.stringify(partial)}) are not implemented; expected 1`,
     );
   const theta =
-    'rope_theta' in p ? num(at('rope_theta'), p.rope_theta) : num('rope_theta', raw.rope_theta ?? 10000);
-  const factor = () => num(at('factor'), p.factor);
+    'rope_theta' in p
+      ? r.num(r.at('rope_theta'), p.rope_theta)
+      : r.num('rope_theta', raw.rope_theta ?? 10000);
   // transformers takes a top-level original_max_position_embeddings first (Phi-3 writes it there).
   const original = () =>
     raw.original_max_position_embeddings != null
-      ? num('original_max_position_embeddings', raw.original_max_position_embeddings)
-      : num(at('original_max_position_embeddings'), p.original_max_position_embeddings ?? maxPositions);
-  switch (t) {
+      ? r.num('original_max_position_embeddings', raw.original_max_position_embeddings)
+      : r.num(r.at('original_max_position_embeddings'), p.original_max_position_embeddings ?? maxPositions);
+  return ropeOf(type, p, r, { theta, maxPositions, original });
+}
+
+/** The type named by `rope_type` (or the older `type`), after checking every key the dict holds. */
+function ropeType(p: Raw, r: Reader): RopeType {
+  const typeKey = 'rope_type' in p ? 'rope_type' : 'type';
+  const type = p[typeKey] ?? 'default';
+  if (typeof type !== 'string' || !(type in TYPE_KEYS))
+    r.fail(
+      r.at(typeKey),
+      `RoPE type ${JSON.stringify(type)} is not implemented; implemented: ${ropeTypes.join(', ')}`,
+    );
+  const t = type as RopeType;
+  const common = ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor'];
+  for (const key of Object.keys(p)) {
+    if (common.includes(key) || TYPE_KEYS[t].includes(key)) continue;
+    r.fail(
+      r.at(key),
+      `not read by RoPE type '${t}' and not implemented; '${t}' reads: ${TYPE_KEYS[t].join(', ') || 'nothing'}`,
+    );
+  }
+  return t;
+}
+
+function ropeOf(
+  type: RopeType,
+  p: Raw,
+  r: Reader,
+  c: { theta: number; maxPositions: number; original: () => number },
+): Rope {
+  const { theta, maxPositions } = c;
+  const factor = () => r.num(r.at('factor'), p.factor);
+  switch (type) {
     case 'default':
-      return { type: t, theta };
+      return { type, theta };
     case 'linear':
-      return { type: t, theta, factor: factor() };
+      return { type, theta, factor: factor() };
     case 'dynamic':
-      return { type: t, theta, factor: factor(), maxPositions };
+      return { type, theta, factor: factor(), maxPositions };
     case 'llama3':
       return {
-        type: t,
+        type,
         theta,
         factor: factor(),
-        lowFreqFactor: num(at('low_freq_factor'), p.low_freq_factor),
-        highFreqFactor: num(at('high_freq_factor'), p.high_freq_factor),
-        originalMaxPositions: original(),
+        lowFreqFactor: r.num(r.at('low_freq_factor'), p.low_freq_factor),
+        highFreqFactor: r.num(r.at('high_freq_factor'), p.high_freq_factor),
+        originalMaxPositions: c.original(),
       };
     case 'yarn': {
-      const originalMaxPositions = original();
+      const originalMaxPositions = c.original();
       const f = p.factor == null ? maxPositions / originalMaxPositions : factor();
       return {
-        type: t,
+        type,
         theta,
         factor: f,
         originalMaxPositions,
         attentionFactor:
           p.attention_factor != null
-            ? num(at('attention_factor'), p.attention_factor)
+            ? r.num(r.at('attention_factor'), p.attention_factor)
             : yarnAttentionFactor(p, f),
         // transformers reads them with `or`: 0 and null both mean the default.
-        betaFast: p.beta_fast ? num(at('beta_fast'), p.beta_fast) : 32,
-        betaSlow: p.beta_slow ? num(at('beta_slow'), p.beta_slow) : 1,
+        betaFast: p.beta_fast ? r.num(r.at('beta_fast'), p.beta_fast) : 32,
+        betaSlow: p.beta_slow ? r.num(r.at('beta_slow'), p.beta_slow) : 1,
         truncate: p.truncate === undefined ? true : p.truncate === true,
       };
     }
