@@ -1,10 +1,12 @@
 /**
  * `greentrainer info`: which TensorFlow.js backend runs here, on what device, with what memory
- * limit; with `--model`, whether full fine-tuning of that model fits.
+ * limit; with `--model`, the model's family and whether full fine-tuning of it fits, or which
+ * config keys greentrainer refuses.
  */
 import { type BackendInfo, initBackend } from '../backend/select.js';
 import { backendFromEnv } from '../config/env.js';
 import { buildArchitecture } from '../greentrainer/architectures/index.js';
+import { formatIssues, type Issue, ModelConfigError } from '../greentrainer/errors.js';
 import { tensorOrder } from '../greentrainer/flops.js';
 import { estimateTrainingMemory, type MemoryEstimate, memoryShape } from '../models/memory.js';
 import { loadModelSource } from './model-source.js';
@@ -18,9 +20,18 @@ export interface InfoOptions {
 
 interface ModelFit {
   readonly model: string;
+  /** The Hugging Face `model_type`. */
+  readonly family: string;
   readonly parameters: number;
   readonly fullFineTuning: MemoryEstimate;
   readonly fits: boolean | null;
+}
+
+/** A model whose config greentrainer cannot build, with the keys it refuses. */
+interface RefusedModel {
+  readonly model: string;
+  readonly family: string | null;
+  readonly refused: readonly Issue[];
 }
 
 export async function runInfo(o: InfoOptions): Promise<string> {
@@ -35,11 +46,17 @@ export async function runInfo(o: InfoOptions): Promise<string> {
     `memory limit ${backend.memoryLimitBytes ? gib(backend.memoryLimitBytes) : 'none known (host or device memory)'}`,
     ...backend.skipped.map((s) => `skipped      ${s.package}: ${s.reason}`),
   ];
-  if (fit) {
+  if (fit && 'refused' in fit) {
+    lines.push(
+      '',
+      `${fit.model}: family ${fit.family ?? 'unknown'}, config refused:`,
+      formatIssues(fit.refused),
+    );
+  } else if (fit) {
     const m = fit.fullFineTuning;
     lines.push(
       '',
-      `${fit.model}: ${(fit.parameters / 1e6).toFixed(1)} M parameters; full fine-tuning at batch ${o.batch} × ${o.sequence} tokens needs about ${gib(m.totalBytes)}`,
+      `${fit.model}: family ${fit.family}, ${(fit.parameters / 1e6).toFixed(1)} M parameters; full fine-tuning at batch ${o.batch} × ${o.sequence} tokens needs about ${gib(m.totalBytes)}`,
       `  weights ${gib(m.weightsBytes)}, packed copies ${gib(m.packedBytes)}, gradients ${gib(m.gradientsBytes)}, ` +
         `optimizer ${gib(m.optimizerBytes)}, activations ${gib(m.activationsBytes)}, transients ${gib(m.transientBytes)}` +
         (backend.name === 'wasm' ? ', × 1.5 for the wasm heap' : ''),
@@ -53,9 +70,16 @@ export async function runInfo(o: InfoOptions): Promise<string> {
   return lines.join('\n');
 }
 
-function modelFit(o: InfoOptions & { model: string }, backend: BackendInfo): ModelFit {
+function modelFit(o: InfoOptions & { model: string }, backend: BackendInfo): ModelFit | RefusedModel {
   const source = loadModelSource(o.model);
-  const spec = buildArchitecture(source.config, source.file);
+  const family = (source.config as { model_type?: unknown }).model_type;
+  let spec: ReturnType<typeof buildArchitecture>;
+  try {
+    spec = buildArchitecture(source.config, source.file);
+  } catch (error) {
+    if (!(error instanceof ModelConfigError)) throw error;
+    return { model: source.name, family: typeof family === 'string' ? family : null, refused: error.issues };
+  }
   const tensors = tensorOrder(spec);
   const estimate = estimateTrainingMemory({
     tensors,
@@ -68,6 +92,7 @@ function modelFit(o: InfoOptions & { model: string }, backend: BackendInfo): Mod
   });
   return {
     model: source.name,
+    family: spec.modelType,
     parameters: tensors.reduce((s, t) => s + t.shape.reduce((p, d) => p * d, 1), 0),
     fullFineTuning: estimate,
     fits: backend.memoryLimitBytes ? estimate.totalBytes <= backend.memoryLimitBytes : null,

@@ -88,14 +88,16 @@ function perHead(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, a: AttentionArg
 export const MASKED = -1e9;
 
 /**
- * Causal + padding bias [B, 1, T, S]: query t (absolute position S − T + t) may see key j when
- * j ≤ S − T + t and mask[b, j] = 1. `mask` [B, S] holds 1 for real tokens and 0 for padding.
+ * Causal + padding bias [B, 1, T, S]: query t (absolute position i = S − T + t) may see key j when
+ * j ≤ i, mask[b, j] = 1 and, with a sliding window W, j > i − W (Hugging Face's
+ * `sliding_window_overlay`). `mask` [B, S] holds 1 for real tokens and 0 for padding.
  */
-export function causalBias(mask: tf.Tensor2D, newTokens: number): tf.Tensor4D {
+export function causalBias(mask: tf.Tensor2D, newTokens: number, window?: number | null): tf.Tensor4D {
   const [batch, s] = mask.shape;
   const past = s - newTokens;
+  const sees = (i: number, j: number) => j <= i && (window == null || j > i - window);
   const causal = tf.tensor2d(
-    Array.from({ length: newTokens * s }, (_, i) => (i % s <= past + Math.floor(i / s) ? 1 : 0)),
+    Array.from({ length: newTokens * s }, (_, k) => (sees(past + Math.floor(k / s), k % s) ? 1 : 0)),
     [newTokens, s],
   );
   const allowed = tf.mul(tf.reshape(causal, [1, 1, newTokens, s]), tf.reshape(mask, [batch, 1, 1, s]));

@@ -8,7 +8,7 @@ import { parseBloom } from '../greentrainer/architectures/bloom.js';
 import { Gpt2Config } from '../greentrainer/architectures/gpt2.js';
 import { parseConfig } from '../greentrainer/architectures/hf-config.js';
 import { buildArchitecture } from '../greentrainer/architectures/index.js';
-import { LlamaConfig } from '../greentrainer/architectures/llama.js';
+import { type LlamaFamily, parseLlamaConfig } from '../greentrainer/architectures/llama.js';
 import { OptConfig } from '../greentrainer/architectures/opt.js';
 import { ModelConfigError } from '../greentrainer/errors.js';
 import { tensorOrder } from '../greentrainer/flops.js';
@@ -37,11 +37,17 @@ const FAMILIES: Readonly<Record<string, (raw: unknown, source: string) => Forwar
     const c = parseBloom(raw, source);
     return (p, x) => bloomForward(p, c, x);
   },
-  llama: (raw, source) => {
-    const c = parseConfig(LlamaConfig, raw, source);
-    return (p, x) => llamaForward(p, c, x);
-  },
+  llama: llamaFamily('llama'),
+  qwen2: llamaFamily('qwen2'),
+  mistral: llamaFamily('mistral'),
 };
+
+function llamaFamily(family: LlamaFamily) {
+  return (raw: unknown, source: string): Forward => {
+    const c = parseLlamaConfig(family, raw, source);
+    return (p, x) => llamaForward(p, c, x);
+  };
+}
 
 export const causalLmTypes: readonly string[] = Object.keys(FAMILIES);
 

@@ -1,10 +1,25 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runPlan } from '../../src/commands/plan.js';
+import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from '../../src/greentrainer/schemes.js';
+import { DEFAULT_RESOLUTION } from '../../src/greentrainer/selector.js';
 import { nativeBuilt } from '../helpers/backend.js';
+
+/** `plan`'s CLI defaults, for calls made in-process. */
+const PLAN_DEFAULTS = {
+  rho: 0.5,
+  batch: 4,
+  inputLength: 512,
+  outputLength: 64,
+  loraRank: DEFAULT_LORA_RANK,
+  prefixLength: DEFAULT_PREFIX_LENGTH,
+  resolution: DEFAULT_RESOLUTION,
+  tensors: false,
+};
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,6 +57,37 @@ describe('cli', () => {
       assert.equal(plan.schemes.full.reduction, 0);
       for (const s of ['top2', 'lora', 'prefix']) assert.ok(plan.schemes[s].reduction > 0.2, s);
       assert.equal(plan.schemes.greentrainer, undefined);
+    });
+
+    it('prints every scheme for the Qwen2.5, Llama 3.2, SmolLM2 and Mistral presets', () => {
+      const r = cli(['plan', '--model', 'qwen2.5-0.5b', '--json']);
+      assert.equal(r.status, 0, r.stderr);
+      const plans = [
+        JSON.parse(r.stdout),
+        ...['llama-3.2-1b', 'smollm2-360m', 'mistral-7b-v0.3'].map((model) =>
+          JSON.parse(runPlan({ ...PLAN_DEFAULTS, model, json: true })),
+        ),
+      ];
+      // 2 + 12 per block (+ 3 Q/K/V biases for Qwen2) + an untied lm_head.
+      const expected = {
+        'qwen2.5-0.5b': 2 + 24 * 12,
+        'llama-3.2-1b': 2 + 16 * 9,
+        'smollm2-360m': 2 + 32 * 9,
+      };
+      for (const plan of plans) {
+        assert.equal(
+          plan.tensors,
+          { ...expected, 'mistral-7b-v0.3': 3 + 32 * 9 }[plan.model as string],
+          plan.model,
+        );
+        assert.equal(plan.schemes.full.reduction, 0);
+        for (const s of ['top2', 'lora', 'prefix'])
+          assert.ok(plan.schemes[s].reduction > 0.1, `${plan.model} ${s}`);
+      }
+      assert.deepEqual(
+        plans.map((p) => p.model_type),
+        ['qwen2', 'llama', 'llama', 'mistral'],
+      );
     });
 
     it('selects tensors within ρ from an importance array and a model folder', () => {
@@ -229,9 +275,24 @@ describe('cli', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(
         r.stdout,
-        /opt-2\.7b: 2651\.6 M parameters; full fine-tuning at batch 4 × 576 tokens needs about [\d.]+ GiB/,
+        /opt-2\.7b: family opt, 2651\.6 M parameters; full fine-tuning at batch 4 × 576 tokens needs about [\d.]+ GiB/,
       );
       assert.match(r.stdout, /does NOT fit this backend/);
+    });
+
+    it('reports the family of a config it refuses, and the keys it refuses', () => {
+      const config = {
+        ...JSON.parse(readFileSync(join(root, 'config/models/llama-3.2-1b.json'), 'utf8')),
+        rope_scaling: { rope_type: 'longrope', short_factor: [1], long_factor: [1] },
+      };
+      const r = cli(['info', '-m', write('longrope.json', config)], undefined, {
+        GREENTRAINER_BACKEND: 'cpu',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(
+        r.stdout,
+        /longrope\.json: family llama, config refused:\n {2}- rope_scaling\.rope_type: RoPE type "longrope" is not implemented/,
+      );
     });
 
     it('honours GREENTRAINER_BACKEND and fails clearly when the forced backend is missing', () => {

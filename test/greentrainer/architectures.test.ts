@@ -24,6 +24,10 @@ describe('greentrainer/architectures', () => {
     'flan-t5-xl': 2_849_757_184,
     gpt2: 124_439_808,
     'tinyllama-1.1b': 1_100_048_384,
+    'llama-3.2-1b': 1_235_814_400,
+    'smollm2-360m': 361_821_120,
+    'qwen2.5-0.5b': 494_032_768,
+    'mistral-7b-v0.3': 7_248_023_552,
   };
   for (const preset of PRESETS) {
     it(`${preset}: tensor shapes add up to the published ${parameters[preset].toLocaleString('en')} parameters`, () => {
@@ -151,7 +155,7 @@ describe('greentrainer/architectures', () => {
       [
         'an unknown model type',
         { ...base, model_type: 'mamba' },
-        /model_type: unknown model type 'mamba'; known: opt, gpt2, bloom, llama, t5/,
+        /model_type: unknown model type 'mamba'; known: opt, gpt2, bloom, llama, qwen2, mistral, t5/,
       ],
       ['no model type', { hidden_size: 3 }, /model_type: expected a string naming the family/],
       [

@@ -12,6 +12,10 @@ export const PRESETS = [
   'flan-t5-xl',
   'gpt2',
   'tinyllama-1.1b',
+  'llama-3.2-1b',
+  'smollm2-360m',
+  'qwen2.5-0.5b',
+  'mistral-7b-v0.3',
 ] as const;
 
 export function presetConfig(name: string): Record<string, unknown> {

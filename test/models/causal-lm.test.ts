@@ -29,16 +29,21 @@ function tiny(preset: string): Record<string, unknown> {
       return { ...c, ...small, n_embd: 32, n_layer: 2, n_head: 4, n_positions: 64 };
     case 'bloom':
       return { ...c, ...small, hidden_size: 32, n_layer: 2, n_head: 4 };
-    case 'llama': {
+    case 'llama':
+    case 'qwen2':
+    case 'mistral': {
+      // Keeps the grouping of query heads over K/V heads; head size 4 whatever the head count.
       const ratio = (c.num_attention_heads as number) / ((c.num_key_value_heads as number | undefined) ?? 1);
+      const kvHeads = 8 % ratio === 0 ? 8 / ratio : 1;
       return {
         ...c,
         ...small,
         hidden_size: 32,
         intermediate_size: 48,
         num_hidden_layers: 2,
-        num_attention_heads: 8,
-        num_key_value_heads: 8 / ratio,
+        num_attention_heads: ratio * kvHeads,
+        num_key_value_heads: kvHeads,
+        head_dim: 4,
       };
     }
     default:
@@ -129,7 +134,7 @@ describe('models/causal-lm', () => {
     });
   }
 
-  for (const preset of ['opt-350m', 'opt-2.7b', 'gpt2', 'bloomz-3b', 'tinyllama-1.1b']) {
+  for (const preset of ['opt-350m', 'opt-2.7b', 'gpt2', 'bloomz-3b', 'tinyllama-1.1b', 'qwen2.5-0.5b']) {
     it(`${preset}: runs frozen blocks off the tape: the same loss and gradients, less kept for backward`, () => {
       const model = CausalLM.random(tiny(preset), preset, 3);
       const { ids, mask, labels } = batch();
@@ -200,7 +205,7 @@ describe('models/causal-lm', () => {
     });
   }
 
-  for (const preset of ['opt-2.7b', 'gpt2', 'bloomz-3b', 'tinyllama-1.1b']) {
+  for (const preset of ['opt-2.7b', 'gpt2', 'bloomz-3b', 'tinyllama-1.1b', 'llama-3.2-1b', 'qwen2.5-0.5b']) {
     it(`${preset}: generates the same tokens with the K/V cache as without, and beam 1 equals greedy`, () => {
       const model = CausalLM.random(tiny(preset), preset, 4);
       const prompt = [5, 17, 42, 8, 23];

@@ -27,7 +27,21 @@ interface Golden {
   };
 }
 
-const CASES = ['opt', 'opt-350m-style', 'gpt2', 'bloom', 'llama', 't5'];
+const CASES = [
+  'opt',
+  'opt-350m-style',
+  'gpt2',
+  'bloom',
+  'llama',
+  't5',
+  'qwen2',
+  'mistral',
+  'llama-rope-llama3',
+  'llama-rope-linear',
+  'llama-rope-dynamic',
+  'llama-rope-yarn',
+  'llama-theta-500k',
+];
 const fixture = (name: string) => new URL(`../fixtures/golden/${name}/`, import.meta.url).pathname;
 
 function read(name: string) {

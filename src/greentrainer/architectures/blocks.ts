@@ -43,6 +43,8 @@ export interface AttentionSublayer {
   readonly projections: SplitProjections | FusedProjection;
   readonly out: string;
   readonly bias: boolean;
+  /** Bias of the output projection when it differs from the Q/K/V ones (Qwen2: Q/K/V only). */
+  readonly outBias?: boolean;
   readonly layout: WeightLayout;
   /** Module id of the attention core (used for reports only). */
   readonly core: string;
@@ -64,7 +66,7 @@ export function attentionSublayer(b: SpecBuilder, s: AttentionSublayer): Attenti
   const { heads, kvHeads, headDim } = s.attention;
   const lin = { bias: s.bias, layout: s.layout, layer: s.layer };
   const kvIn = s.keyValueInput ?? { stream: s.stream, dim: s.dim };
-  const out = b.linear(s.out, s.stream, heads * headDim, s.dim, lin);
+  const out = b.linear(s.out, s.stream, heads * headDim, s.dim, { ...lin, bias: s.outBias ?? s.bias });
   const core = b.attention(s.core, s.stream, { ...s.attention, keyStream: kvIn.stream });
   const relative = core.positionBias?.type === 'relative' ? core.positionBias.weight : undefined;
 

@@ -5,7 +5,7 @@ import { ModelConfigError } from '../errors.js';
 import type { ModelSpec } from '../graph.js';
 import { buildBloom } from './bloom.js';
 import { buildGpt2 } from './gpt2.js';
-import { buildLlama } from './llama.js';
+import { buildLlamaFamily } from './llama.js';
 import { buildOpt } from './opt.js';
 import { buildT5 } from './t5.js';
 
@@ -15,7 +15,9 @@ const FAMILIES: Readonly<Record<string, Builder>> = {
   opt: buildOpt,
   gpt2: buildGpt2,
   bloom: buildBloom,
-  llama: buildLlama,
+  llama: (config, source) => buildLlamaFamily('llama', config, source),
+  qwen2: (config, source) => buildLlamaFamily('qwen2', config, source),
+  mistral: (config, source) => buildLlamaFamily('mistral', config, source),
   t5: buildT5,
 };
 
