@@ -11,7 +11,7 @@ import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
 import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
 import type { CausalLM } from '../models/causal-lm.js';
-import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
+import { loadCausalLM, saveModel } from '../models/checkpoint.js';
 import type { LossPass } from '../models/loss.js';
 import { writeSafetensors } from '../models/safetensors.js';
 import { TextTokenizer } from '../models/tokenizer.js';
@@ -432,7 +432,7 @@ export class TrainingRun {
     const modelDir = join(this.job.output, 'model');
     const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
     this.model.params.mergeLora();
-    saveCausalLM(this.model, config, modelDir);
+    saveModel(this.model, config, modelDir);
     const prefix = this.data.prefix;
     if (prefix) {
       // Prefix vectors are not part of a Hugging Face checkpoint: saved beside it.

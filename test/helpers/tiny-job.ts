@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CausalLM } from '../../src/models/causal-lm.js';
-import { saveCausalLM } from '../../src/models/checkpoint.js';
+import { saveModel } from '../../src/models/checkpoint.js';
 import { rng } from './random.js';
 
 export const TINY_CONFIG = {
@@ -37,7 +37,7 @@ export function tinyExamples(n: number, seed: number): Array<{ source: string; t
 export function tinyModelFolder(dir: string): string {
   const model = CausalLM.random(TINY_CONFIG, 'tiny', 1);
   const folder = join(dir, 'model');
-  saveCausalLM(model, TINY_CONFIG, folder);
+  saveModel(model, TINY_CONFIG, folder);
   model.dispose();
   const tokenizers = new URL('../fixtures/tokenizers/gpt2-bytelevel/', import.meta.url).pathname;
   for (const f of ['tokenizer.json', 'tokenizer_config.json'])

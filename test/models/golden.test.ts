@@ -27,7 +27,7 @@ interface Golden {
   };
 }
 
-const CASES = ['opt', 'opt-350m-style', 'gpt2', 'bloom', 'llama', 't5'];
+const CASES = ['opt', 'opt-350m-style', 'gpt2', 'bloom', 'llama', 't5', 't5-tied', 't5-ours'];
 const fixture = (name: string) => new URL(`../fixtures/golden/${name}/`, import.meta.url).pathname;
 
 function read(name: string) {
