@@ -165,23 +165,33 @@ export function encodeCausal(e: Example, tok: Encoder, o: EncodeOptions): Causal
 
 /** An encoder-decoder training pair: the encoder's input, and the decoder's targets (all scored). */
 export interface Seq2SeqSequence {
-  /** Prompt, source and the tokenizer's trailing special tokens (T5: `</s>`). */
+  /** Prompt and source within the tokenizer's special tokens (T5: `</s>` after them). */
   readonly ids: number[];
   /** Target then EOS; the decoder input is these shifted right after the start token. */
   readonly labels: number[];
 }
 
 /**
- * Encodes one example for an encoder-decoder model as T5's tokenizer does (`</s>` after the
- * input): prompt head, source cut to fit `maxInputLength`, prompt tail, special tokens; the target
- * cut to `maxOutputLength − 1` tokens, then EOS.
+ * Encodes one example for an encoder-decoder model as its tokenizer's template does (T5: `</s>`
+ * after the input): prompt head, source cut to fit `maxInputLength`, prompt tail, with the
+ * template's special tokens around them; the target cut to `maxOutputLength − 1` tokens, then EOS.
  */
 export function encodeSeq2Seq(e: Example, tok: Encoder, o: EncodeOptions): Seq2SeqSequence {
-  const specials = tok.encode('', true);
+  const { before, after } = specialTokens(tok);
   return {
-    ids: [...promptIds(e, tok, o, specials.length), ...specials],
+    ids: [...before, ...promptIds(e, tok, o, before.length + after.length), ...after],
     labels: targetIds(e.target, tok, o),
   };
+}
+
+/** The special tokens the tokenizer's template puts before and after a text (T5: `</s>` after). */
+function specialTokens(tok: Encoder): { before: number[]; after: number[] } {
+  const plain = tok.encode('a', false);
+  const full = tok.encode('a', true);
+  const at = full.findIndex((_, i) => plain.every((id, k) => full[i + k] === id));
+  return at < 0
+    ? { before: [], after: [] }
+    : { before: full.slice(0, at), after: full.slice(at + plain.length) };
 }
 
 /** Prompt head, the source cut by tokens to what fits beside `reserved` special tokens, prompt tail. */
