@@ -7,15 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { generate } from '../models/generate.js';
 import type { TextTokenizer } from '../models/tokenizer.js';
 import type { EncodeOptions, Example } from './data.js';
-import {
-  batchList,
-  batchTensors,
-  encodeFor,
-  type LanguageModel,
-  lmLoss,
-  promptOf,
-  type Sequence,
-} from './lm-batch.js';
+import { batchTensors, encodeFor, type LanguageModel, lmLoss, promptOf, type Sequence } from './lm-batch.js';
 import type { Prefix } from './prefix.js';
 
 /** Mean target-token loss over `sequences`, in batches, without a gradient tape. */

@@ -11,6 +11,7 @@ const PUNCTUATION = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
 /** Python's `\b(a|an|the)\b` on str: a word character is a letter, a number or `_` (Unicode). */
 const ARTICLES = /(?<![\p{L}\p{N}_])(?:a|an|the)(?![\p{L}\p{N}_])/gu;
 /** What Python's `str.split()` splits on (`str.isspace`). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: Python's str.isspace counts the separators \x1c–\x1f.
 const WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
 
 /** SQuAD's `normalize_answer`. */
