@@ -7,6 +7,7 @@
  *   npm run experiment -- [--steps 400] [--test 100] [--only full,gt-0.5]
  *   npm run experiment -- --model path/to/flan-t5 --data path/to/webquestions --preset webquestions \
  *     --rhos 0.34,0.4,0.5 --results results-flan-t5-webquestions
+ *   npm run experiment -- --model ... --data path/to/piqa --preset piqa --splits train,valid,valid
  *
  * Any model folder (decoder-only or T5) and dataset folder; a preset picks the task, its prompt and
  * its metric (ROUGE for summaries, exact match and F1 for WebQuestions, accuracy for PIQA).
@@ -42,8 +43,13 @@ const { values } = parseArgs({
     preset: { type: 'string' },
     rhos: { type: 'string', default: '0.4,0.5,0.6,0.7' },
     results: { type: 'string', default: 'results' },
+    /** File names of the train, validation and test splits in --data (PIQA: train,valid,valid). */
+    splits: { type: 'string', default: 'train,validation,test' },
   },
 });
+const [trainSplit, validationSplit, testSplit] = values.splits.split(',');
+if (!trainSplit || !validationSplit || !testSplit)
+  throw new Error(`--splits ${values.splits}: expected three file names, train,validation,test`);
 if (values.preset !== undefined && !presetNames.includes(values.preset as PresetName))
   throw new Error(`--preset ${values.preset}: expected one of ${presetNames.join(', ')}`);
 const preset = values.preset as PresetName | undefined;
@@ -91,7 +97,11 @@ function job(c: Config): Job {
   return JobConfig.parse({
     name: c.id,
     model: values.model,
-    dataset: { path: values.data, ...(preset ? { preset } : {}) },
+    dataset: {
+      path: values.data,
+      ...(preset ? { preset } : {}),
+      splits: { train: trainSplit, validation: validationSplit, test: testSplit },
+    },
     method: c.method,
     rho: c.rho ?? 1,
     train: {
@@ -107,7 +117,7 @@ function job(c: Config): Job {
     selection: { interval_steps: 100, importance: c.importance ?? 'delta_gradient' },
     checkpoint: { every_steps: 1_000_000, keep: 1 },
     eval: { beams: 4, max_new_tokens: 24, samples: testSamples, validation_samples: 200 },
-    output: join(ROOT, 'demo/.work', values.results, c.id),
+    output: join(ROOT, 'demo/.work/experiment', values.results, c.id),
   });
 }
 
