@@ -5,7 +5,12 @@
  * docs/results.md (a Markdown table) and docs/results.svg (ROUGE-1 against FLOPs).
  *
  *   npm run experiment -- [--steps 400] [--test 100] [--only full,gt-0.5]
+ *   npm run experiment -- --model path/to/flan-t5 --data path/to/webquestions --preset webquestions \
+ *     --rhos 0.34,0.4,0.5 --results results-flan-t5-webquestions
+ *   npm run experiment -- --model ... --data path/to/piqa --preset piqa --splits train,valid,valid
  *
+ * Any model folder (decoder-only or T5) and dataset folder; a preset picks the task, its prompt and
+ * its metric (ROUGE for summaries, exact match and F1 for WebQuestions, accuracy for PIQA).
  * Runs on the active backend (GREENTRAINER_BACKEND to choose; the native one is several times
  * faster). Executed FLOPs: the FLOPs model's total × the executed/modeled ratio of the audited
  * steps (the step after each selection is profiled kernel by kernel).
@@ -16,10 +21,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import { backendFromEnv } from '../src/config/env.js';
-import { loadCausalLM } from '../src/models/checkpoint.js';
+import { loadModel } from '../src/models/checkpoint.js';
 import { TextTokenizer } from '../src/models/tokenizer.js';
-import { encodeCausal } from '../src/train/data.js';
+import type { Task } from '../src/train/data.js';
 import { encodeOptions, type Job, JobConfig } from '../src/train/job.js';
+import { encodeFor } from '../src/train/lm-batch.js';
+import { type PresetName, presetNames } from '../src/train/presets.js';
 import { TrainingRun } from '../src/train/run.js';
 import { evaluateModel } from '../src/train/run-evaluation.js';
 import type { EvaluationReport, StepEvent } from '../src/train/run-events.js';
@@ -31,8 +38,21 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '400' },
     test: { type: 'string', default: '100' },
     only: { type: 'string' },
+    model: { type: 'string', default: join(ROOT, 'demo/model') },
+    data: { type: 'string', default: join(ROOT, 'demo/data') },
+    preset: { type: 'string' },
+    rhos: { type: 'string', default: '0.4,0.5,0.6,0.7' },
+    results: { type: 'string', default: 'results' },
+    /** File names of the train, validation and test splits in --data (PIQA: train,valid,valid). */
+    splits: { type: 'string', default: 'train,validation,test' },
   },
 });
+const [trainSplit, validationSplit, testSplit] = values.splits.split(',');
+if (!trainSplit || !validationSplit || !testSplit)
+  throw new Error(`--splits ${values.splits}: expected three file names, train,validation,test`);
+if (values.preset !== undefined && !presetNames.includes(values.preset as PresetName))
+  throw new Error(`--preset ${values.preset}: expected one of ${presetNames.join(', ')}`);
+const preset = values.preset as PresetName | undefined;
 
 interface Config {
   readonly id: string;
@@ -47,9 +67,10 @@ const CONFIGS: Config[] = [
   { id: 'top2', label: 'FT-Top2', method: 'top2' },
   { id: 'prefix', label: 'Prefix-T (p 10)', method: 'prefix' },
   { id: 'lora', label: 'LoRA (r 8, W_Q W_V)', method: 'lora' },
-  ...[0.4, 0.5, 0.6, 0.7].map(
-    (rho): Config => ({ id: `gt-${rho}`, label: `GreenTrainer ρ ${rho}`, method: 'greentrainer', rho }),
-  ),
+  ...values.rhos
+    .split(',')
+    .map(Number)
+    .map((rho): Config => ({ id: `gt-${rho}`, label: `GreenTrainer ρ ${rho}`, method: 'greentrainer', rho })),
   {
     id: 'abl-delta',
     label: 'ρ 0.7, importance Σ|Δw|',
@@ -75,8 +96,12 @@ const only = values.only?.split(',');
 function job(c: Config): Job {
   return JobConfig.parse({
     name: c.id,
-    model: join(ROOT, 'demo/model'),
-    dataset: { path: join(ROOT, 'demo/data') },
+    model: values.model,
+    dataset: {
+      path: values.data,
+      ...(preset ? { preset } : {}),
+      splits: { train: trainSplit, validation: validationSplit, test: testSplit },
+    },
     method: c.method,
     rho: c.rho ?? 1,
     train: {
@@ -92,13 +117,13 @@ function job(c: Config): Job {
     selection: { interval_steps: 100, importance: c.importance ?? 'delta_gradient' },
     checkpoint: { every_steps: 1_000_000, keep: 1 },
     eval: { beams: 4, max_new_tokens: 24, samples: testSamples, validation_samples: 200 },
-    output: join(ROOT, 'demo/.work/experiment', c.id),
+    output: join(ROOT, 'demo/.work/experiment', values.results, c.id),
   });
 }
 
 interface Row {
   readonly config: Config;
-  readonly rouge?: EvaluationReport['rouge'];
+  readonly test?: EvaluationReport;
   readonly valLoss?: number;
   readonly flops?: number;
   readonly executed?: number;
@@ -107,24 +132,26 @@ interface Row {
 }
 
 const rows: Row[] = [];
+let task: Task = 'summarization';
 {
   // The model before fine-tuning.
   const j = job(CONFIGS[0]!);
-  const model = loadCausalLM(j.model);
+  const model = loadModel(j.model);
   const tok = TextTokenizer.load(j.model);
   const splits = loadSplits(j.dataset);
-  const enc = encodeOptions(j, tok.eosId!);
+  task = splits.task;
+  const enc = encodeOptions(j, tok.eosId!, splits.task, model.spec.encoderDecoder);
   const reports = (await evaluateModel(
     model,
     tok,
     j,
     splits,
-    splits.validation.map((e) => encodeCausal(e, tok, enc)),
+    splits.validation.map((e) => encodeFor(model, e, tok, enc)),
   ))!;
   model.dispose();
   rows.push({
     config: { id: 'base', label: 'no fine-tuning', method: 'full' },
-    rouge: reports.find((r) => r.split === 'test')?.rouge,
+    test: reports.find((r) => r.split === 'test'),
     valLoss: reports.find((r) => r.split === 'validation')?.loss,
   });
   console.log(`base: ${JSON.stringify(rows[0])}`);
@@ -154,7 +181,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.id))) {
     const ratio = audits.length > 0 ? audits.reduce((a, b) => a + b, 0) / audits.length : Number.NaN;
     rows.push({
       config: c,
-      rouge: after.find((r) => r.split === 'test')?.rouge,
+      test: after.find((r) => r.split === 'test'),
       valLoss: after.find((r) => r.split === 'validation')?.loss,
       flops: report.flops.training,
       executed: report.flops.training * ratio,
@@ -174,35 +201,53 @@ const pct = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
 const reduction = (r: Row) =>
   r.flops !== undefined && full?.flops ? `${((1 - r.flops / full.flops) * 100).toFixed(1)} %` : '–';
 const tf = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : (x / 1e12).toFixed(2));
+/** The task's metric columns: names, and values of a test report; the first is the chart's. */
+const METRICS: Record<Task, { names: string[]; of: (r?: EvaluationReport) => Array<number | undefined> }> = {
+  summarization: {
+    names: ['ROUGE-1', 'ROUGE-2', 'ROUGE-L', 'ROUGE-Lsum'],
+    of: (r) => [r?.rouge?.rouge1, r?.rouge?.rouge2, r?.rouge?.rougeL, r?.rouge?.rougeLsum],
+  },
+  qa: { names: ['F1', 'exact match'], of: (r) => [r?.qa?.f1, r?.qa?.exact_match] },
+  choice: { names: ['accuracy'], of: (r) => [r?.accuracy] },
+};
+const metric = METRICS[task];
 const lines = [
-  '| method | ROUGE-1 | ROUGE-2 | ROUGE-L | ROUGE-Lsum | val. loss | FLOPs (TFLOP, modeled) | executed (TFLOP) | FLOPs saved | train time (s) |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  `| method | ${metric.names.join(' | ')} | val. loss | FLOPs (TFLOP, modeled) | executed (TFLOP) | FLOPs saved | train time (s) |`,
+  `| --- | ${metric.names.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- |`,
   ...rows.map(
     (r) =>
-      `| ${r.config.label.replace(/\|/g, '\\|')}${r.note ? ` (not run: ${r.note.replace(/\|/g, '\\|')})` : ''} | ${pct(r.rouge?.rouge1)} | ${pct(r.rouge?.rouge2)} | ${pct(r.rouge?.rougeL)} | ${pct(r.rouge?.rougeLsum)} | ${
+      `| ${r.config.label.replace(/\|/g, '\\|')}${r.note ? ` (not run: ${r.note.replace(/\|/g, '\\|')})` : ''} | ${metric
+        .of(r.test)
+        .map(pct)
+        .join(' | ')} | ${
         r.valLoss?.toFixed(3) ?? '–'
       } | ${tf(r.flops)} | ${tf(r.executed)} | ${reduction(r)} | ${r.seconds?.toFixed(0) ?? '–'} |`,
   ),
 ];
+const demo = values.model === join(ROOT, 'demo/model') && values.data === join(ROOT, 'demo/data');
 const header = [
-  '# Results: the paper’s comparison on the demo model',
+  `# Results: the paper’s comparison on ${demo ? 'the demo model' : values.model}`,
   '',
-  `Command: \`npm run experiment -- --steps ${steps} --test ${testSamples}\`, backend ${backend.name}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${new Date().toISOString().slice(0, 10)}.`,
-  `Every run: demo/model (OPT, 4 layers, d 128, vocab 4096), demo/data, ${steps} steps of batch 4 (seed 1), AdamW lr 5e-4 with 20 warm-up steps, re-selection every 100 steps; ROUGE on the first ${testSamples} test examples, beam 4.`,
+  `Command: \`npm run experiment -- ${process.argv.slice(2).join(' ')}\`, backend ${backend.name}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${new Date().toISOString().slice(0, 10)}.`,
+  `Every run: ${demo ? 'demo/model (OPT, 4 layers, d 128, vocab 4096), demo/data' : `${values.model}, ${values.data}${preset ? ` (${preset})` : ''}`}, ${steps} steps of batch 4 (seed 1), AdamW lr 5e-4 with 20 warm-up steps, re-selection every 100 steps; ${metric.names[0]} on the first ${testSamples} test examples${task === 'choice' ? '' : ', beam 4'}.`,
   '',
 ];
 mkdirSync(join(ROOT, 'docs'), { recursive: true });
-writeFileSync(join(ROOT, 'docs/results.md'), `${[...header, ...lines, ''].join('\n')}`);
-writeFileSync(join(ROOT, 'docs/results.svg'), chart(rows.filter((r) => r.flops !== undefined && r.rouge)));
+writeFileSync(join(ROOT, `docs/${values.results}.md`), `${[...header, ...lines, ''].join('\n')}`);
+writeFileSync(
+  join(ROOT, `docs/${values.results}.svg`),
+  chart(rows.filter((r) => r.flops !== undefined && metric.of(r.test)[0] !== undefined)),
+);
 console.log(lines.join('\n'));
 
-/** ROUGE-1 against FLOPs, one labelled point per method. */
+/** The headline metric (ROUGE-1, F1 or accuracy) against FLOPs, one labelled point per method. */
 function chart(points: Row[]): string {
+  const score = (p: Row) => metric.of(p.test)[0]!;
   const W = 640;
   const H = 400;
   const m = { l: 60, r: 20, t: 20, b: 50 };
   const maxF = Math.max(...points.map((p) => p.flops!)) * 1.05;
-  const ys = points.map((p) => p.rouge!.rouge1);
+  const ys = points.map(score);
   const minY = Math.floor(Math.min(...ys) - 1);
   const maxY = Math.ceil(Math.max(...ys) + 1);
   const x = (f: number) => m.l + (f / maxF) * (W - m.l - m.r);
@@ -210,15 +255,15 @@ function chart(points: Row[]): string {
   const dots = points
     .map(
       (p) =>
-        `<circle cx="${x(p.flops!).toFixed(1)}" cy="${y(p.rouge!.rouge1).toFixed(1)}" r="4" fill="${p.config.method === 'greentrainer' ? '#2a9d4b' : '#555'}"/>` +
-        `<text x="${(x(p.flops!) + 6).toFixed(1)}" y="${(y(p.rouge!.rouge1) - 6).toFixed(1)}" font-size="11">${p.config.label}</text>`,
+        `<circle cx="${x(p.flops!).toFixed(1)}" cy="${y(score(p)).toFixed(1)}" r="4" fill="${p.config.method === 'greentrainer' ? '#2a9d4b' : '#555'}"/>` +
+        `<text x="${(x(p.flops!) + 6).toFixed(1)}" y="${(y(score(p)) - 6).toFixed(1)}" font-size="11">${p.config.label}</text>`,
     )
     .join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" role="img"><title>ROUGE-1 against training FLOPs on the demo model</title>
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" role="img"><title>${metric.names[0]} against training FLOPs</title>
 <rect width="100%" height="100%" fill="white"/>
 <line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/><line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>
 <text x="${W / 2}" y="${H - 12}" text-anchor="middle" font-size="12">training FLOPs (TFLOP, modeled)</text>
-<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle" font-size="12">ROUGE-1 (test)</text>
+<text x="16" y="${H / 2}" transform="rotate(-90 16 ${H / 2})" text-anchor="middle" font-size="12">${metric.names[0]} (test)</text>
 <text x="${m.l - 6}" y="${y(maxY)}" text-anchor="end" font-size="10">${maxY}</text><text x="${m.l - 6}" y="${y(minY)}" text-anchor="end" font-size="10">${minY}</text>
 <text x="${W - m.r}" y="${H - m.b + 14}" text-anchor="end" font-size="10">${(maxF / 1e12).toFixed(1)}</text><text x="${m.l}" y="${H - m.b + 14}" font-size="10">0</text>
 ${dots}

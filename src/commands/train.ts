@@ -150,5 +150,7 @@ export function formatEvaluation(r: EvaluationReport): string {
       `ROUGE-L ${r.rouge.rougeL.toFixed(2)}`,
       `ROUGE-Lsum ${r.rouge.rougeLsum.toFixed(2)}`,
     );
+  if (r.qa) parts.push(`exact match ${r.qa.exact_match.toFixed(2)}`, `F1 ${r.qa.f1.toFixed(2)}`);
+  if (r.accuracy !== undefined) parts.push(`accuracy ${r.accuracy.toFixed(2)}`);
   return parts.join(', ');
 }

@@ -31,9 +31,10 @@ export function loadModel(folder: string, cap?: MemoryCap): CausalLM | Seq2SeqLM
   const source = join(folder, 'config.json');
   const config = readJsonFile(source);
   if ((config as { model_type?: unknown }).model_type === 't5') {
-    const { spec, tensors } = describeSeq2SeqLM(config, source);
+    const tied = lmHeadShared(folder);
+    const { spec, tensors } = describeSeq2SeqLM(config, source, tied);
     if (cap) checkCap(folder, spec, tensors, cap);
-    return Seq2SeqLM.fromValues(config, source, readWeights(folder, tensors, tiedOutput(spec)));
+    return Seq2SeqLM.fromValues(config, source, readWeights(folder, tensors, tiedOutput(spec)), tied);
   }
   const { spec, tensors } = describeCausalLM(config, source);
   if (cap) checkCap(folder, spec, tensors, cap);
@@ -46,6 +47,26 @@ export function loadCausalLM(folder: string, cap?: MemoryCap): CausalLM {
   if (model instanceof CausalLM) return model;
   model.dispose();
   throw new CheckpointError(folder, 'this is an encoder-decoder model; load it with loadModel');
+}
+
+/**
+ * Whether a T5 checkpoint's lm_head is `shared.weight`, as transformers 5 ties it on load (its
+ * `T5Config` forces `tie_word_embeddings`): tied when the file has no `lm_head.weight`, or one equal to
+ * `shared.weight`; untied when both are there and differ (T5 v1.1, FLAN-T5).
+ */
+function lmHeadShared(folder: string): boolean {
+  const readers = openShards(folder);
+  try {
+    const find = (name: string) => {
+      const reader = readers.find((r) => r.entries.has(name));
+      const entry = reader?.entries.get(name);
+      return reader && entry ? { reader, entry } : undefined;
+    };
+    const head = find('lm_head.weight');
+    return !head || sameValues(head.reader, 'lm_head.weight', find('shared.weight'));
+  } finally {
+    for (const r of readers) r.close();
+  }
 }
 
 /** The embedding the output projection is tied to, if it is. */
@@ -165,9 +186,10 @@ function openShards(folder: string): SafetensorsReader[] {
 
 /**
  * Saves a model as a Hugging Face folder (config.json + model.safetensors) that
- * `AutoModelForCausalLM.from_pretrained` loads. Each file is replaced atomically.
+ * `AutoModelForCausalLM.from_pretrained` (`AutoModelForSeq2SeqLM` for T5) loads: a tied output
+ * projection is not written, as transformers does. Each file is replaced atomically.
  */
-export function saveCausalLM(model: CausalLM, config: unknown, folder: string): void {
+export function saveModel(model: CausalLM | Seq2SeqLM, config: unknown, folder: string): void {
   mkdirSync(folder, { recursive: true });
   const configFile = join(folder, 'config.json');
   writeFileSync(`${configFile}.tmp-${process.pid}`, `${JSON.stringify(config, null, 2)}\n`);

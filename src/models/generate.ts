@@ -18,7 +18,7 @@ export interface GenerateOptions {
   readonly lengthPenalty?: number;
   /** Reuse keys and values of earlier positions (default); false recomputes the whole prefix each step. */
   readonly useCache?: boolean;
-  /** Trained prefix keys and values (prefix tuning), per layer [H_kv, p, hd]; needs the cache. */
+  /** Trained prefix keys and values (prefix tuning), per (decoder) layer [H_kv, p, hd]; needs the cache. */
   readonly prefix?: readonly LayerCache[];
 }
 
@@ -44,7 +44,7 @@ export function generate(
   const causal = model instanceof CausalLM;
   const stepper: Stepper = causal
     ? new CausalStepper(model, useCache || o.prefix !== undefined, o.prefix)
-    : new Seq2SeqStepper(model, prompt, useCache);
+    : new Seq2SeqStepper(model, prompt, useCache || o.prefix !== undefined, o.prefix);
   const start = causal ? [...prompt] : [model.decoderStartId];
   let running: Beam[] = [{ tokens: start, score: 0 }];
   const finished: Array<Beam & { normalised: number }> = [];
@@ -119,7 +119,11 @@ interface Stepper {
 abstract class CachingStepper implements Stepper {
   protected cache: readonly LayerCache[] | undefined;
 
-  constructor(protected readonly useCache: boolean) {}
+  constructor(
+    protected readonly useCache: boolean,
+    /** Trained prefix keys and values per layer [H_kv, p, hd], the cache before the first step. */
+    protected readonly prefix?: readonly LayerCache[],
+  ) {}
 
   abstract next(sequences: number[][]): Float32Array[];
 
@@ -128,9 +132,13 @@ abstract class CachingStepper implements Stepper {
     return this.useCache && this.cache ? sequences.map((s) => s.slice(-1)) : sequences;
   }
 
-  /** The cache to pass to the model, if any. */
-  protected past(): { cache?: readonly LayerCache[] } {
-    return this.useCache && this.cache ? { cache: this.cache } : {};
+  /** The cache to pass to the model for `batch` sequences: the last step's, else the prefix's, if any. */
+  protected past(batch: number): { cache?: readonly LayerCache[] } {
+    if (this.useCache && this.cache) return { cache: this.cache };
+    if (!this.prefix) return {};
+    return {
+      cache: this.prefix.map((c) => ({ k: tf.tile(c.k, [batch, 1, 1]), v: tf.tile(c.v, [batch, 1, 1]) })),
+    };
   }
 
   /** Takes a step's log-probabilities and new cache (made inside a tidy) and returns the values. */
@@ -172,9 +180,9 @@ class CausalStepper extends CachingStepper {
   constructor(
     private readonly model: CausalLM,
     useCache: boolean,
-    private readonly prefix?: readonly LayerCache[],
+    prefix?: readonly LayerCache[],
   ) {
-    super(useCache);
+    super(useCache, prefix);
   }
 
   next(sequences: number[][]): Float32Array[] {
@@ -184,16 +192,7 @@ class CausalStepper extends CachingStepper {
     const [logProbs, ...kv] = tf.tidy(() => {
       const ids = tf.tensor2d(fresh.flat(), [batch, fresh[0]!.length], 'int32');
       const mask = tf.ones([batch, prefixLength + sequences[0]!.length]) as tf.Tensor2D;
-      const past =
-        this.cache || !this.prefix
-          ? this.past()
-          : {
-              cache: this.prefix.map((c) => ({
-                k: tf.tile(c.k, [batch, 1, 1]),
-                v: tf.tile(c.v, [batch, 1, 1]),
-              })),
-            };
-      const { logits, cache } = this.model.forward({ ids, mask, ...past });
+      const { logits, cache } = this.model.forward({ ids, mask, ...this.past(batch) });
       return lastStep(logits, cache, this.useCache);
     });
     return this.keep(logProbs!, kv);
@@ -208,8 +207,9 @@ class Seq2SeqStepper extends CachingStepper {
     private readonly model: Seq2SeqLM,
     private readonly prompt: readonly number[],
     useCache: boolean,
+    prefix?: readonly LayerCache[],
   ) {
-    super(useCache);
+    super(useCache, prefix);
     this.encoded = tf.tidy(() => {
       const ids = tf.tensor2d([[...prompt]], undefined, 'int32');
       const decoderIds = tf.tensor2d([[model.decoderStartId]], undefined, 'int32');
@@ -236,7 +236,7 @@ class Seq2SeqStepper extends CachingStepper {
         mask: tf.ones([batch, te]) as tf.Tensor2D,
         decoderIds: tf.tensor2d(fresh.flat(), [batch, fresh[0]!.length], 'int32'),
         encoded,
-        ...this.past(),
+        ...this.past(batch),
       });
       return lastStep(logits, cache, this.useCache);
     });

@@ -4,17 +4,17 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { parseConfig } from '../greentrainer/architectures/hf-config.js';
-import { buildArchitecture } from '../greentrainer/architectures/index.js';
-import { T5Config } from '../greentrainer/architectures/t5.js';
+import { buildT5, T5Config } from '../greentrainer/architectures/t5.js';
 import { tensorOrder } from '../greentrainer/flops.js';
 import type { ModelSpec, TensorSpec } from '../greentrainer/graph.js';
 import { tokenCrossEntropy } from './loss.js';
 import { Parameters } from './parameters.js';
 import { type Seq2SeqInputs, type Seq2SeqOutput, t5Forward } from './t5.js';
 
-export function describeSeq2SeqLM(config: unknown, source: string) {
+/** `tied`: whether lm_head shares `shared.weight` (the checkpoint decides; default: the config's guess). */
+export function describeSeq2SeqLM(config: unknown, source: string, tied?: boolean) {
   const c = parseConfig(T5Config, config, source);
-  const spec = buildArchitecture(config, source);
+  const spec = buildT5(config, source, tied);
   return { spec, config: c, tensors: tensorOrder(spec) as TensorSpec[] };
 }
 
@@ -25,13 +25,18 @@ export class Seq2SeqLM {
     readonly params: Parameters,
   ) {}
 
-  static random(config: unknown, source: string, seed = 0): Seq2SeqLM {
-    const d = describeSeq2SeqLM(config, source);
+  static random(config: unknown, source: string, seed = 0, tied?: boolean): Seq2SeqLM {
+    const d = describeSeq2SeqLM(config, source, tied);
     return new Seq2SeqLM(d.spec, d.config, Parameters.random(d.tensors, seed));
   }
 
-  static fromValues(config: unknown, source: string, values: ReadonlyMap<string, Float32Array>): Seq2SeqLM {
-    const d = describeSeq2SeqLM(config, source);
+  static fromValues(
+    config: unknown,
+    source: string,
+    values: ReadonlyMap<string, Float32Array>,
+    tied?: boolean,
+  ): Seq2SeqLM {
+    const d = describeSeq2SeqLM(config, source, tied);
     return new Seq2SeqLM(d.spec, d.config, Parameters.fromCheckpoint(d.tensors, values));
   }
 
@@ -41,7 +46,8 @@ export class Seq2SeqLM {
   }
 
   forward(x: Seq2SeqInputs): Seq2SeqOutput {
-    return t5Forward(this.params, this.config, x);
+    const head = this.spec.outputEmbedding;
+    return t5Forward(this.params, this.config, x, head === 'lm_head.weight' ? undefined : head);
   }
 
   /** Mean cross-entropy of the decoder's predictions against labels ≠ −100. */

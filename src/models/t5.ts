@@ -2,10 +2,11 @@
  * T5 / FLAN-T5 in TensorFlow.js, computing what Hugging Face's `T5ForConditionalGeneration`
  * computes: RMS-style norms without mean or bias, unscaled attention, learned relative position
  * buckets in block 0 of each stack (reused by every block), gated or plain FFN, a shared
- * embedding, and an output projection tied to it (with the decoder output scaled by d^−½) or not.
+ * embedding, and an output projection tied to it or not, with the decoder output scaled by d^−½
+ * when the config says so (`t5Scaled`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type T5Config, t5FeedForward, t5Tied } from '../greentrainer/architectures/t5.js';
+import { type T5Config, t5FeedForward, t5Scaled } from '../greentrainer/architectures/t5.js';
 import { attention, causalBias, type LayerCache, MASKED } from './attention.js';
 import { embed, project } from './decoder.js';
 import { activate, add, dense as denseOf, rmsNorm } from './layers.js';
@@ -29,7 +30,8 @@ export interface Seq2SeqOutput {
   readonly cache: readonly LayerCache[];
 }
 
-export function t5Forward(p: Parameters, c: T5Config, x: Seq2SeqInputs): Seq2SeqOutput {
+/** `tiedTo`: the embedding lm_head shares (`shared.weight`), when it is tied. */
+export function t5Forward(p: Parameters, c: T5Config, x: Seq2SeqInputs, tiedTo?: string): Seq2SeqOutput {
   const [batch, te] = x.ids.shape;
   const td = x.decoderIds.shape[1];
   const past = x.cache?.[0]?.k.shape[1] ?? 0;
@@ -93,9 +95,8 @@ export function t5Forward(p: Parameters, c: T5Config, x: Seq2SeqInputs): Seq2Seq
     h = feedForward(h, `${l}.2`);
   }
   h = norm(h, 'decoder.final_layer_norm');
-  const tied = t5Tied(c);
-  if (tied) h = tf.mul(h, c.d_model ** -0.5);
-  return { logits: project(p, h, batch, tied ? 'shared.weight' : undefined), encoded, cache };
+  if (t5Scaled(c)) h = tf.mul(h, c.d_model ** -0.5);
+  return { logits: project(p, h, batch, tiedTo), encoded, cache };
 }
 
 /**

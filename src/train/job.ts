@@ -7,14 +7,16 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { readYamlConfig } from '../config/yaml-file.js';
+import { promptFor, type Task } from './data.js';
+import { presetNames } from './presets.js';
 
 const positiveInt = z.number().int().positive();
 
 const Dataset = z.strictObject({
   /** A folder with train/validation/test files, or a single training file. */
   path: z.string().min(1),
-  /** Field names: a preset of the paper's datasets, or explicit fields. */
-  preset: z.enum(['scitldr', 'dialogsum']).optional(),
+  /** A preset of the paper's datasets (its fields, task and metric), or explicit fields (summaries). */
+  preset: z.enum(presetNames).optional(),
   source_field: z.string().min(1).default('source'),
   target_field: z.string().min(1).default('target'),
   format: z.enum(['jsonl', 'json']).default('jsonl'),
@@ -93,10 +95,10 @@ export const JobConfig = z.strictObject({
 
 export type Job = z.output<typeof JobConfig>;
 
-/** How a job encodes its examples: the paper's "[source] TL;DR: " prompt and its length limits. */
-export function encodeOptions(job: Job, eosId: number) {
+/** How a job encodes its examples: the paper's prompt for the task and the model, and its length limits. */
+export function encodeOptions(job: Job, eosId: number, task: Task, encoderDecoder: boolean) {
   return {
-    prompt: 'tldr' as const,
+    prompt: promptFor(task, encoderDecoder),
     maxInputLength: job.train.max_input_length,
     maxOutputLength: job.train.max_output_length,
     eosId,

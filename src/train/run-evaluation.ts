@@ -1,34 +1,37 @@
 /**
- * A job's evaluation: validation loss and perplexity (teacher forcing, target tokens only), and
- * on the test split summaries by beam search scored with ROUGE as Google's `rouge-score`.
+ * A job's evaluation: validation loss and perplexity (teacher forcing, target tokens only), and on
+ * the test split the task's metric: ROUGE as Google's `rouge-score` on summaries written by beam
+ * search, SQuAD-style exact match and F1 on answers written by beam search, or the accuracy of
+ * picking the likelier candidate (multiple choice).
  *
- * It yields to the event loop between batches and between generated summaries, and returns
- * `undefined` as soon as `stopped()` holds there: a stop request (SIGTERM to the daemon, a lost
- * daemon) reaches the trainer's message handler and ends an evaluation within one batch.
+ * It yields to the event loop between batches and between examples, and returns `undefined` as
+ * soon as `stopped()` holds there: a stop request (SIGTERM to the daemon, a lost daemon) reaches
+ * the trainer's message handler and ends an evaluation within one batch or example.
  */
-import type { CausalLM } from '../models/causal-lm.js';
 import type { TextTokenizer } from '../models/tokenizer.js';
-import { type CausalSequence, encodeCausal } from './data.js';
-import { batchLoss, summarise } from './evaluate.js';
+import type { Example } from './data.js';
+import { batchLoss, choiceScores, summarise } from './evaluate.js';
 import { encodeOptions, type Job } from './job.js';
+import { encodeFor, type LanguageModel, type Sequence } from './lm-batch.js';
 import type { Prefix } from './prefix.js';
+import { choiceAccuracy, qaScores } from './qa-metrics.js';
 import { meanRouge } from './rouge.js';
 import type { EvaluationReport } from './run-events.js';
 import type { Splits } from './splits.js';
 
 export async function evaluateModel(
-  model: CausalLM,
+  model: LanguageModel,
   tok: TextTokenizer,
   job: Job,
   splits: Splits,
-  validation: readonly CausalSequence[],
+  validation: readonly Sequence[],
   prefix?: Prefix,
   stopped: () => boolean = () => false,
 ): Promise<EvaluationReport[] | undefined> {
   const reports: EvaluationReport[] = [];
   const pad = tok.padId ?? tok.eosId!;
-  const enc = encodeOptions(job, tok.eosId!);
-  const loss = (seqs: readonly CausalSequence[]) =>
+  const enc = encodeOptions(job, tok.eosId!, splits.task, model.spec.encoderDecoder);
+  const loss = (seqs: readonly Sequence[]) =>
     meanLossYielding(model, seqs, pad, job.train.batch_size, prefix, stopped);
   if (validation.length > 0) {
     const t0 = performance.now();
@@ -46,34 +49,79 @@ export async function evaluateModel(
   if (splits.test.length > 0) {
     const t0 = performance.now();
     const examples = splits.test.slice(0, job.eval.samples ?? splits.test.length);
-    const l = await loss(examples.map((e) => encodeCausal(e, tok, enc)));
+    const l = await loss(examples.map((e) => encodeFor(model, e, tok, enc)));
     if (l === undefined) return undefined;
-    const predictions: string[] = [];
-    for (const e of examples) {
-      await yieldToEvents();
-      if (stopped()) return undefined;
-      const options = { ...enc, beams: job.eval.beams, maxNewTokens: job.eval.max_new_tokens };
-      predictions.push(...summarise(model, tok, [e], prefix ? { ...options, prefix } : options));
-    }
+    const metric = await forEachYielding(examples, stopped, (e) =>
+      splits.task === 'choice'
+        ? choiceScores(model, tok, e, enc, prefix)
+        : summarise(model, tok, [e], {
+            ...enc,
+            beams: job.eval.beams,
+            maxNewTokens: job.eval.max_new_tokens,
+            ...(prefix ? { prefix } : {}),
+          })[0]!,
+    );
+    if (metric === undefined) return undefined;
     reports.push({
       split: 'test',
       examples: examples.length,
       loss: l,
       perplexity: Math.exp(l),
-      rouge: meanRouge(
-        predictions,
-        examples.map((e) => e.target),
-      ),
+      ...testMetric(splits.task, examples, metric),
       seconds: (performance.now() - t0) / 1000,
     });
   }
   return reports;
 }
 
+/** The task's metric over the test examples, from what `evaluateModel` produced for each. */
+function testMetric(
+  task: Splits['task'],
+  examples: readonly Example[],
+  outputs: ReadonlyArray<string | number[]>,
+): Pick<EvaluationReport, 'rouge' | 'qa' | 'accuracy'> {
+  if (task === 'choice')
+    return {
+      accuracy: choiceAccuracy(
+        outputs as number[][],
+        examples.map((e) => e.label ?? -1),
+      ),
+    };
+  const texts = outputs as string[];
+  if (task === 'qa')
+    return {
+      qa: qaScores(
+        texts,
+        examples.map((e) => e.answers ?? [e.target]),
+      ),
+    };
+  return {
+    rouge: meanRouge(
+      texts,
+      examples.map((e) => e.target),
+    ),
+  };
+}
+
+/** `f` over the items with a stop check before each: undefined when stopped. */
+async function forEachYielding<T, R>(
+  items: readonly T[],
+  stopped: () => boolean,
+  f: (item: T) => R,
+): Promise<R[] | undefined> {
+  const out: R[] = [];
+  for (const item of items) {
+    await yieldToEvents();
+    if (stopped()) return undefined;
+    out.push(f(item));
+  }
+  return out;
+}
+
 /** `meanLoss` one batch at a time with a stop check between: undefined when stopped. */
 async function meanLossYielding(
-  model: CausalLM,
-  sequences: readonly CausalSequence[],
+  model: LanguageModel,
+  sequences: readonly Sequence[],
   padId: number,
   batchSize: number,
   prefix: Prefix | undefined,

@@ -62,6 +62,10 @@ export interface EvaluationReport {
     readonly rougeL: number;
     readonly rougeLsum: number;
   };
+  /** Question answering: SQuAD-style exact match and F1 (%), best over each question's answers. */
+  readonly qa?: { readonly exact_match: number; readonly f1: number };
+  /** Multiple choice: % of examples whose likelier candidate is the right one. */
+  readonly accuracy?: number;
   readonly seconds: number;
 }
 

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import type { CausalLM } from '../models/causal-lm.js';
+import type { Parameters } from '../models/parameters.js';
 import type { TensorToWrite } from '../models/safetensors.js';
 import type { AdamW } from './adamw.js';
 import { BatchStream, type Cursor } from './batches.js';
@@ -24,7 +24,7 @@ export interface Totals {
 
 interface RunParts {
   readonly job: Job;
-  readonly model: CausalLM;
+  readonly model: { readonly params: Parameters };
   readonly optimizer: AdamW;
   readonly trainer: Trainer;
   readonly totals: Totals;

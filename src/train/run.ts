@@ -10,16 +10,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
 import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
-import type { CausalLM } from '../models/causal-lm.js';
-import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
+import { loadModel, saveModel } from '../models/checkpoint.js';
 import type { LossPass } from '../models/loss.js';
 import { writeSafetensors } from '../models/safetensors.js';
 import { TextTokenizer } from '../models/tokenizer.js';
 import { AdamW } from './adamw.js';
 import { BatchStream } from './batches.js';
-import { type CausalSequence, DatasetError, encodeCausal, padBatch } from './data.js';
+import { DatasetError } from './data.js';
 import { executedFlops } from './flops-audit.js';
 import { encodeOptions, type Job } from './job.js';
+import {
+  batchList,
+  batchTensors,
+  encodeFor,
+  type LanguageModel,
+  lmLoss,
+  type Sequence,
+  sequenceTokens,
+} from './lm-batch.js';
 import { linearLr } from './lr-schedule.js';
 import { Prefix } from './prefix.js';
 import { RunIoError } from './run-errors.js';
@@ -56,11 +64,11 @@ export class TrainingRun {
   private constructor(
     readonly job: Job,
     private readonly o: RunOptions,
-    private readonly model: CausalLM,
+    private readonly model: LanguageModel,
     private readonly tok: TextTokenizer,
     private readonly data: {
-      train: CausalSequence[];
-      validation: CausalSequence[];
+      train: Sequence[];
+      validation: Sequence[];
       test: number;
       prefix?: Prefix;
     },
@@ -83,20 +91,21 @@ export class TrainingRun {
       const tok = TextTokenizer.load(job.model);
       const eosId = tok.eosId;
       if (eosId === undefined) throw new DatasetError(`${job.model}: the tokenizer has no eos_token`);
-      const enc = encodeOptions(job, eosId);
-      const encode = (xs: typeof splits.train) => xs.map((e) => encodeCausal(e, tok, enc));
-      const model = loadCausalLM(job.model);
+      const model = loadModel(job.model);
+      const enc = encodeOptions(job, eosId, splits.task, model.spec.encoderDecoder);
+      const encode = (xs: typeof splits.train) => xs.map((e) => encodeFor(model, e, tok, enc));
       const optimizer = new AdamW({ weightDecay: job.train.weight_decay });
       const stream = new BatchStream(splits.train.length, job.train.batch_size, job.train.seed);
       const microPerEpoch = stream.batchesPerEpoch;
       const totalSteps =
         job.train.max_steps ?? Math.ceil((job.train.epochs * microPerEpoch) / job.train.grad_accum);
       const train = encode(splits.train);
-      const meanLength = Math.round(train.reduce((a, s) => a + s.ids.length, 0) / train.length);
+      const mean = (length: (s: Sequence) => number) =>
+        Math.round(train.reduce((a, s) => a + length(s), 0) / train.length);
       const profile = profileFlops(model.spec, {
         batch: job.train.batch_size,
-        inputLength: meanLength,
-        outputLength: 0,
+        inputLength: mean((s) => s.ids.length),
+        outputLength: model.spec.encoderDecoder ? mean((s) => s.labels.length) : 0,
       });
       const schedule = { lr: job.train.lr, warmupSteps: job.train.warmup_steps, totalSteps };
       const floor = trainableFloor(
@@ -293,17 +302,14 @@ export class TrainingRun {
     const micro = Array.from({ length: job.train.grad_accum }, () => this.stream.next());
     const made: tf.Tensor[] = [];
     const lossOf = (idx: number[]) => {
-      const b = padBatch(
+      const b = batchTensors(
+        this.model,
         idx.map((i) => this.data.train[i]!),
         this.tok.padId ?? this.tok.eosId!,
       );
-      const ids = tf.tensor2d(b.ids, undefined, 'int32');
-      const mask = tf.tensor2d(b.mask, undefined, 'float32');
-      const labels = tf.tensor2d(b.labels, undefined, 'int32');
-      made.push(ids, mask, labels);
+      made.push(...batchList(b));
       const prefix = this.data.prefix;
-      return (pass?: LossPass) =>
-        prefix ? prefix.loss(ids, mask, labels) : this.model.loss(ids, mask, labels, pass);
+      return (pass?: LossPass) => (prefix ? prefix.loss(b) : lmLoss(this.model, b, pass));
     };
     const losses = micro.map(lossOf);
     const t0 = performance.now();
@@ -341,7 +347,7 @@ export class TrainingRun {
       fullFlops: full,
       ...(executed !== undefined ? { executedFlops: executed } : {}),
       seconds,
-      tokens: micro.flat().reduce((a, i) => a + this.data.train[i]!.ids.length, 0),
+      tokens: micro.flat().reduce((a, i) => a + sequenceTokens(this.model, this.data.train[i]!), 0),
     });
   }
 
@@ -351,11 +357,14 @@ export class TrainingRun {
     let flops = 0;
     let full = 0;
     for (const idx of micro) {
-      const seq = Math.max(...idx.map((i) => this.data.train[i]!.ids.length));
-      const key = `${idx.length}x${seq}`;
+      const longest = (length: (s: Sequence) => number) =>
+        Math.max(...idx.map((i) => length(this.data.train[i]!)));
+      const seq = longest((s) => s.ids.length);
+      const out = this.model.spec.encoderDecoder ? longest((s) => s.labels.length) : 0;
+      const key = `${idx.length}x${seq}x${out}`;
       let p = this.profiles.get(key);
       if (!p) {
-        p = profileFlops(this.model.spec, { batch: idx.length, inputLength: seq, outputLength: 0 });
+        p = profileFlops(this.model.spec, { batch: idx.length, inputLength: seq, outputLength: out });
         this.profiles.set(key, p);
       }
       flops +=
@@ -432,7 +441,7 @@ export class TrainingRun {
     const modelDir = join(this.job.output, 'model');
     const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
     this.model.params.mergeLora();
-    saveCausalLM(this.model, config, modelDir);
+    saveModel(this.model, config, modelDir);
     const prefix = this.data.prefix;
     if (prefix) {
       // Prefix vectors are not part of a Hugging Face checkpoint: saved beside it.

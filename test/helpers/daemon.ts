@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { testBackend } from './backend.js';
-import { tinyJob } from './tiny-job.js';
+import { type TinyModel, tinyJob } from './tiny-job.js';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 
@@ -36,8 +36,8 @@ export interface DaemonSetup {
 }
 
 /** A tiny job with many steps, a fast trace (30 trace minutes = 3 s), polled every second. */
-export async function daemonSetup(): Promise<DaemonSetup> {
-  const job = tinyJob('', 400);
+export async function daemonSetup(kind: TinyModel = 'opt'): Promise<DaemonSetup> {
+  const job = tinyJob('', 400, kind);
   const port = await freePort();
   writeTrace(join(job.dir, 'trace.csv'));
   const token = 'tok-3f9a8c1d2e7b';

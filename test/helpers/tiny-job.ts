@@ -1,9 +1,10 @@
-/** Test helpers: a tiny OPT model folder, a summarisation dataset and a job file in a temp dir. */
+/** Test helpers: a tiny OPT or T5 model folder, a summarisation dataset and a job file in a temp dir. */
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CausalLM } from '../../src/models/causal-lm.js';
-import { saveCausalLM } from '../../src/models/checkpoint.js';
+import { saveModel } from '../../src/models/checkpoint.js';
+import { Seq2SeqLM } from '../../src/models/seq2seq-lm.js';
 import { rng } from './random.js';
 
 export const TINY_CONFIG = {
@@ -15,6 +16,25 @@ export const TINY_CONFIG = {
   num_attention_heads: 2,
   max_position_embeddings: 128,
   bos_token_id: 0,
+  eos_token_id: 0,
+  pad_token_id: 0,
+};
+
+/** A tiny FLAN-T5-style model (gated-gelu, untied lm_head) over the same 300-token tokenizer. */
+export const TINY_T5_CONFIG = {
+  model_type: 't5',
+  vocab_size: 300,
+  d_model: 32,
+  d_kv: 8,
+  d_ff: 64,
+  num_layers: 2,
+  num_heads: 2,
+  relative_attention_num_buckets: 8,
+  relative_attention_max_distance: 16,
+  feed_forward_proj: 'gated-gelu',
+  tie_word_embeddings: false,
+  is_encoder_decoder: true,
+  decoder_start_token_id: 0,
   eos_token_id: 0,
   pad_token_id: 0,
 };
@@ -34,10 +54,15 @@ export function tinyExamples(n: number, seed: number): Array<{ source: string; t
   });
 }
 
-export function tinyModelFolder(dir: string): string {
-  const model = CausalLM.random(TINY_CONFIG, 'tiny', 1);
+export type TinyModel = 'opt' | 't5';
+
+export function tinyModelFolder(dir: string, kind: TinyModel = 'opt'): string {
+  const [model, config] =
+    kind === 't5'
+      ? [Seq2SeqLM.random(TINY_T5_CONFIG, 'tiny-t5', 1), TINY_T5_CONFIG]
+      : [CausalLM.random(TINY_CONFIG, 'tiny', 1), TINY_CONFIG];
   const folder = join(dir, 'model');
-  saveCausalLM(model, TINY_CONFIG, folder);
+  saveModel(model, config, folder);
   model.dispose();
   const tokenizers = new URL('../fixtures/tokenizers/gpt2-bytelevel/', import.meta.url).pathname;
   for (const f of ['tokenizer.json', 'tokenizer_config.json'])
@@ -52,9 +77,9 @@ export interface TinyJob {
 }
 
 /** A temp dir with model/, data/{train,validation,test}.jsonl and job.yaml (extra YAML appended). */
-export function tinyJob(extra = '', examples = 24): TinyJob {
+export function tinyJob(extra = '', examples = 24, kind: TinyModel = 'opt'): TinyJob {
   const dir = mkdtempSync(join(tmpdir(), 'gt-job-'));
-  tinyModelFolder(dir);
+  tinyModelFolder(dir, kind);
   mkdirSync(join(dir, 'data'));
   const lines = (xs: object[]) => `${xs.map((x) => JSON.stringify(x)).join('\n')}\n`;
   writeFileSync(join(dir, 'data', 'train.jsonl'), lines(tinyExamples(examples, 1)));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CausalLM } from '../../src/models/causal-lm.js';
-import { loadCausalLM, saveCausalLM } from '../../src/models/checkpoint.js';
+import { loadCausalLM, saveModel } from '../../src/models/checkpoint.js';
 import { SafetensorsReader, writeSafetensors } from '../../src/models/safetensors.js';
 import { assertClose, testBackend, useBackend } from '../helpers/backend.js';
 
@@ -27,7 +27,7 @@ describe('models/checkpoint', () => {
     dir = mkdtempSync(join(tmpdir(), 'greentrainer-ckpt-'));
     folder = join(dir, 'tiny-gpt2');
     const model = CausalLM.random(CONFIG, 'tiny', 3);
-    saveCausalLM(model, CONFIG, folder);
+    saveModel(model, CONFIG, folder);
     model.dispose();
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -34,6 +34,8 @@ const CASES = [
   'bloom',
   'llama',
   't5',
+  't5-tied',
+  't5-ours',
   'qwen2',
   'mistral',
   'llama-rope-llama3',

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCausalLM, saveCausalLM } from '../../src/models/checkpoint.js';
+import { loadCausalLM, saveModel } from '../../src/models/checkpoint.js';
 import { SafetensorsReader } from '../../src/models/safetensors.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
 
@@ -49,7 +49,7 @@ describe('models: saved folders are what Hugging Face writes and loads', () => {
     dir = mkdtempSync(join(tmpdir(), 'greentrainer-hf-'));
     for (const name of CASES) {
       const model = loadCausalLM(fixture(name));
-      saveCausalLM(model, JSON.parse(readFileSync(`${fixture(name)}config.json`, 'utf8')), join(dir, name));
+      saveModel(model, JSON.parse(readFileSync(`${fixture(name)}config.json`, 'utf8')), join(dir, name));
       model.dispose();
     }
   });

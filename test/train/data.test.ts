@@ -6,8 +6,10 @@ import { TextTokenizer } from '../../src/models/tokenizer.js';
 import {
   DatasetError,
   encodeCausal,
+  encodeSeq2Seq,
   PRESETS,
   padBatch,
+  padSeq2SeqBatch,
   readExamples,
   shuffledOrder,
 } from '../../src/train/data.js';
@@ -118,5 +120,29 @@ describe('train/data', () => {
       [0, 5, 10, 60, 110, 200].map((t) => linearLr(s, t)),
       [0, 1e-5, 2e-5, 1e-5, 0, 0],
     );
+  });
+
+  it('encodes for T5: the tokenizer’s specials around "summarize: " + the source cut to fit; the target + EOS, shifted right for the decoder', () => {
+    const o = { prompt: 'summarize' as const, maxInputLength: 12, maxOutputLength: 4, eosId: 2 };
+    const e = {
+      source: 'one two three four five six seven eight nine ten eleven',
+      target: 'alpha beta gamma delta',
+    };
+    const s = encodeSeq2Seq(e, tok, o);
+    const bos = tok.encode('', true); // this Llama-style template puts <s> before the text
+    const head = tok.encode('summarize: ', false);
+    assert.equal(s.ids.length, 12);
+    assert.deepEqual(s.ids.slice(0, bos.length + head.length), [...bos, ...head]);
+    assert.deepEqual(
+      s.ids.slice(bos.length + head.length),
+      tok.encode(e.source, false).slice(0, 12 - bos.length - head.length),
+    );
+    assert.deepEqual(s.labels, [...tok.encode(e.target, false).slice(0, 3), 2]);
+    const b = padSeq2SeqBatch([s, { ids: [5, 6], labels: [7, 2] }], 0, 9);
+    assert.deepEqual(b.mask[1], [1, 1, ...Array(10).fill(0)]);
+    assert.deepEqual(b.ids[1], [5, 6, ...Array(10).fill(0)]);
+    assert.deepEqual(b.labels[1], [7, 2, -100, -100]);
+    assert.deepEqual(b.decoderIds[1], [9, 7, 2, 0], 'start token, then the labels with −100 as the pad id');
+    assert.deepEqual(b.decoderIds[0], [9, ...s.labels.slice(0, 3)]);
   });
 });

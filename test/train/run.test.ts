@@ -1,71 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigFileError } from '../../src/config/yaml-file.js';
 import { RhoError } from '../../src/greentrainer/errors.js';
-import { SafetensorsReader } from '../../src/models/safetensors.js';
 import { DatasetError } from '../../src/train/data.js';
 import { readJob } from '../../src/train/job.js';
 import { TrainingRun } from '../../src/train/run.js';
 import type { RunEvent, StepEvent } from '../../src/train/run-events.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
 import { tinyJob } from '../helpers/tiny-job.js';
-
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-
-function open(jobFile: string, resume = false) {
-  const events: RunEvent[] = [];
-  const run = TrainingRun.open(readJob(jobFile), {
-    resume,
-    evaluate: false,
-    backend: testBackend(),
-    emit: (e) => events.push(e),
-  });
-  return { run, events, steps: () => events.filter((e): e is StepEvent => e.type === 'step') };
-}
-
-/** Runs `greentrainer train --json` in a child; kills it with SIGKILL once `killWhen` holds. */
-function trainChild(args: string[], killWhen?: (e: RunEvent) => boolean): Promise<RunEvent[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'train', '--json', '--no-eval', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GREENTRAINER_BACKEND: testBackend() },
-    });
-    const events: RunEvent[] = [];
-    let buffer = '';
-    let stderr = '';
-    child.stderr.on('data', (d) => {
-      stderr += String(d);
-    });
-    child.stdout.on('data', (d) => {
-      buffer += String(d);
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        if (!line.startsWith('{')) continue;
-        const e = JSON.parse(line) as RunEvent;
-        events.push(e);
-        if (killWhen?.(e)) child.kill('SIGKILL');
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (code === 0 || signal === 'SIGKILL') resolve(events);
-      else reject(new Error(`train exited ${code}: ${stderr.slice(-2000)}`));
-    });
-  });
-}
-
-function readAll(file: string): Map<string, Float32Array> {
-  const r = SafetensorsReader.open(file);
-  const out = new Map([...r.entries.keys()].map((n) => [n, r.read(n)] as const));
-  r.close();
-  return out;
-}
-
-const losses = (events: RunEvent[]) =>
-  events.filter((e): e is StepEvent => e.type === 'step').map((e) => [e.step, e.loss] as const);
+import { losses, open, readAll, trainChild } from '../helpers/train-run.js';
 
 describe('train/run: a job end to end', () => {
   before(() => useBackend(testBackend()));

@@ -3,8 +3,10 @@
  * input and a decoder over the output, RMS-style `T5LayerNorm`, unscaled attention with a learned
  * relative position bias owned by block 0 and reused by every block of its stack, plain or gated
  * FFN (`feed_forward_proj`), one `shared` embedding for both stacks, and an `lm_head` that is tied
- * to it unless the config unties it (FLAN-T5: `tie_word_embeddings: false`, which transformers 5
- * writes as `scale_decoder_outputs: false`).
+ * to it unless the checkpoint unties it. transformers 5 reads a config's `tie_word_embeddings: false`
+ * (T5 v1.1, FLAN-T5) as `scale_decoder_outputs: false` and always ties; a checkpoint that stores
+ * an `lm_head.weight` different from `shared.weight` stays untied. From a config alone, an
+ * unscaled T5 is taken to be untied (FLAN-T5); the loader decides from the checkpoint.
  *
  * Backpropagation order: the decoder from its top down, then the encoder, whose output gradient
  * gathers the K/V projections of every cross-attention. A mask that trains the encoder is charged
@@ -35,9 +37,17 @@ export const T5Config = z.looseObject({
 });
 export type T5Config = z.infer<typeof T5Config>;
 
-/** Whether lm_head shares `shared.weight` (and the decoder output is scaled by d^−½ before it). */
+/**
+ * Whether the decoder output is scaled by d^−½ before lm_head, as transformers 5's `T5Config` decides:
+ * `scale_decoder_outputs` when the config has it, else `tie_word_embeddings` (true by default).
+ */
+export function t5Scaled(c: T5Config): boolean {
+  return c.scale_decoder_outputs ?? c.tie_word_embeddings;
+}
+
+/** Whether lm_head shares `shared.weight`, as far as the config tells (the checkpoint decides). */
 export function t5Tied(c: T5Config): boolean {
-  return c.tie_word_embeddings && c.scale_decoder_outputs !== false;
+  return t5Scaled(c);
 }
 
 /** T5's feed-forward: gated or not, and its activation (HF maps "gated-gelu" to gelu_new). */
@@ -60,7 +70,8 @@ interface StackContext {
   readonly prefixTargets: AttentionOp[];
 }
 
-export function buildT5(raw: unknown, source: string): ModelSpec {
+/** T5's spec; `tied` overrides the config's guess once the checkpoint is known (see `t5Tied`). */
+export function buildT5(raw: unknown, source: string, tied?: boolean): ModelSpec {
   const c = parseConfig(T5Config, raw, source);
   const { gated, fn } = t5FeedForward(c, source);
   const b = new SpecBuilder('t5', true);
@@ -88,7 +99,7 @@ export function buildT5(raw: unknown, source: string): ModelSpec {
     'embeddings',
     shared,
   );
-  const lmHead = outputHead(b, decoderEmbedding, c.vocab_size, d, t5Tied(c));
+  const lmHead = outputHead(b, decoderEmbedding, c.vocab_size, d, tied ?? t5Tied(c));
   const decNorm = b.norm('decoder.final_layer_norm', 'decoder', 'rmsnorm', d, 'final');
   b.through(decNorm);
 
