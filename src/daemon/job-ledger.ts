@@ -14,6 +14,7 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { RunIoError } from '../train/run-errors.js';
+import type { Phase } from '../train/run-events.js';
 
 export interface LedgerEntry {
   readonly step: number;
@@ -21,6 +22,8 @@ export interface LedgerEntry {
   readonly flops: number;
   readonly flopsFull: number;
   readonly energyJoules: number;
+  /** Energy by phase (entries written before phases were metered have none). */
+  readonly energyByPhase?: Readonly<Partial<Record<Phase, number>>>;
   readonly emissionsGrams: number;
   readonly avoidedGrams: number;
 }
