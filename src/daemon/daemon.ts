@@ -152,6 +152,8 @@ export class Daemon {
     this.metrics.jobFailed.set({ run: c.job.name }, 0);
     for (const kind of ['transient', 'permanent', 'crash'])
       this.metrics.failures.inc({ run: c.job.name, kind }, 0);
+    // From 0, so FLOPs saved net of re-selection has a series before the first selection.
+    this.metrics.selectionFlops.inc({ run: c.job.name }, 0);
     if (this.stopping) return { port: address.port };
     this.supervisor.start(this.decision.rho, this.decision.pause);
     this.carbonPoll.start();
