@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
-import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
+import { importanceFlops, lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
 import type { CausalLM } from '../models/causal-lm.js';
 import { loadCausalLM, saveCausalLM } from '../models/checkpoint.js';
 import type { LossPass } from '../models/loss.js';
@@ -405,17 +405,7 @@ export class TrainingRun {
    * backward that gives every scored tensor its gradient (the cost of training all of them).
    */
   private selectionFlops(s: SelectionEvent, batches: number[][]): number {
-    if (s.scored === 0) return 0;
-    return batches.reduce((a, idx) => {
-      const p = this.profileOf(idx);
-      return (
-        a +
-        maskFlops(
-          p,
-          p.tensors.map((_, k) => (k < s.scored ? 1 : 0)),
-        ).flops
-      );
-    }, 0);
+    return batches.reduce((a, idx) => a + importanceFlops(this.profileOf(idx), s.scored), 0);
   }
 
   private onSelection(s: SelectionEvent, scoredOn: number[][]): void {
