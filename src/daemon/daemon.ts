@@ -133,7 +133,12 @@ export class Daemon {
     this.supervisor = new Supervisor(c.job, { maxRestarts: c.max_restarts });
     // Until the trainer reports its backend, a GPU is not assumed: `ready` may switch to NVML.
     const choice = await selectMeter(energyConfig(c), false);
-    this.d.logger.info('energy meter', { method: choice.meter.method, why: choice.why });
+    // `auto` ending on the estimate means no sensor could be read (RAPL root-only, say): worth a warning.
+    const modelled = c.energy.method === 'auto' && choice.meter.method === 'estimate';
+    this.d.logger[modelled ? 'warn' : 'info']('energy meter', {
+      method: choice.meter.method,
+      why: choice.why,
+    });
     this.accounting = new Accounting(
       c.job.name,
       this.metrics,
