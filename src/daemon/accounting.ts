@@ -117,8 +117,8 @@ export class Accounting {
   private avoidedCounted = 0;
   /** The highest step this process has counted into the Prometheus counters. */
   private counted = 0;
-  /** FLOPs of the job's steps no daemon metered, until they are charged (see `restore`). */
-  private unmetered: { flops: number; full: number } | undefined;
+  /** FLOPs of the job's steps and re-selections no daemon metered, until they are charged (see `restore`). */
+  private unmetered: { flops: number; full: number; selection: number } | undefined;
 
   constructor(
     private readonly run: string,
@@ -152,8 +152,12 @@ export class Accounting {
 
   /** The trainer (or the daemon, for a trainer that is not running) entered `phase`. */
   async enter(phase: Phase): Promise<void> {
-    await this.sample();
-    this.job.phase = phase;
+    try {
+      await this.sample();
+    } finally {
+      // A failed read (nvidia-smi gone) must not leave the next interval charged to the old phase.
+      this.job.phase = phase;
+    }
   }
 
   /** Switches meters (auto picks NVML once the trainer reports a GPU): the old one's interval is closed. */
@@ -292,7 +296,12 @@ export class Accounting {
       avoidedGrams: kept?.avoidedGrams ?? 0,
     });
     const flops = e.flops - (kept?.flops ?? 0);
-    this.unmetered = flops > 0 ? { flops, full: e.fullFlops - (kept?.flopsFull ?? 0) } : undefined;
+    // An entry written before re-selection was counted has no selection FLOPs: none are charged.
+    const selection = e.selectionFlops - (kept ? (kept.selectionFlops ?? e.selectionFlops) : 0);
+    this.unmetered =
+      flops > 0 || selection > 0
+        ? { flops, full: e.fullFlops - (kept?.flopsFull ?? 0), selection }
+        : undefined;
     const trainJoules = kept?.energyByPhase?.train ?? kept?.energyJoules ?? 0;
     if (this.unmetered && kept && kept.flops > 0 && trainJoules > 0) {
       this.chargeUnmetered(trainJoules / kept.flops);
@@ -306,13 +315,16 @@ export class Accounting {
     this.unmetered = undefined;
     const t = this.totals;
     const joules = joulesPerFlop * u.flops;
-    t.energyJoules += joules;
+    const selectJoules = joulesPerFlop * u.selection;
+    t.energyJoules += joules + selectJoules;
     t.energyByPhase.train += joules;
+    t.energyByPhase.select += selectJoules;
     const g = this.intensity();
     if (g === undefined) return;
     const grams = (joules / JOULES_PER_KWH) * g;
-    t.emissionsGrams += grams;
-    t.avoidedGrams += grams * (u.full / u.flops - 1);
+    const selectGrams = (selectJoules / JOULES_PER_KWH) * g;
+    t.emissionsGrams += grams + selectGrams;
+    t.avoidedGrams += (u.flops > 0 ? grams * (u.full / u.flops - 1) : 0) - selectGrams;
   }
 
   private record(step: number): void {
@@ -321,6 +333,7 @@ export class Accounting {
       step,
       flops: t.flops,
       flopsFull: t.flopsFull,
+      selectionFlops: t.selectionFlops,
       energyJoules: t.energyJoules,
       energyByPhase: { ...t.energyByPhase },
       emissionsGrams: t.emissionsGrams,

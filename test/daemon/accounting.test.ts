@@ -9,7 +9,7 @@ import type { EnergyMeter, EnergySample } from '../../src/energy/meter.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { Phase, RunEvent } from '../../src/train/run-events.js';
 
-const start = (step: number, flops: number, fullFlops: number): RunEvent => ({
+const start = (step: number, flops: number, fullFlops: number, selectionFlops = 0): RunEvent => ({
   type: 'start',
   job: 'j',
   backend: 'cpu',
@@ -17,7 +17,7 @@ const start = (step: number, flops: number, fullFlops: number): RunEvent => ({
   totalSteps: 100,
   flops,
   fullFlops,
-  selectionFlops: 0,
+  selectionFlops,
   tensors: 1,
   rhoFloor: 0.1,
   examples: { train: 1, validation: 0, test: 0 },
@@ -179,6 +179,31 @@ const selection = (at: number, flops: number): RunEvent => ({
   selected: ['a', 'b', 'c'],
   layers: { l0: 1 },
   flops,
+});
+
+describe('daemon/accounting: re-selections no daemon metered', () => {
+  it("an orphan's re-selection is charged to select at the job's training joules per FLOP", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gt-acc-')), 'job-totals.json');
+    // The first daemon died before it accounted anything; its orphan selected (0.5e9 FLOPs),
+    // ran 2 steps and checkpointed.
+    const d = daemon(file);
+    await d.feed(start(2, 2e9, 4e9, 0.5e9), step(3));
+    assert.deepEqual(rounded(d.a.totals), {
+      steps: 3,
+      flops: 3e9,
+      flopsFull: 6e9,
+      selectionFlops: 0.5e9,
+      energyJoules: 3.5,
+      emissionsGrams: 3.5e-4,
+      avoidedGrams: 2.5e-4,
+    });
+    assert.equal(d.a.totals.energyByPhase.select, 0.5);
+    // The next daemon resumes at a checkpoint the ledger has: nothing is charged twice.
+    await d.feed(checkpoint(3));
+    const next = daemon(file);
+    await next.feed(start(3, 3e9, 6e9, 0.5e9));
+    assert.equal(rounded(next.a.totals).energyJoules, 3.5);
+  });
 });
 
 describe('daemon/accounting: energy by phase, priced while it is drawn', () => {
