@@ -103,13 +103,13 @@ export class Accounting {
     emissionsGrams: 0,
     avoidedGrams: 0,
   };
-  /** The last reading, when it was taken (ms) and the intensity then (g/kWh, if known). */
-  private last: { sample: EnergySample; atMs: number; intensity: number | undefined } | undefined;
+  /** The last reading and the intensity in force when it was taken (g/kWh, if known). */
+  private last: { sample: EnergySample; intensity: number | undefined } | undefined;
   /** FLOPs of the steps that ended in the current interval; full ÷ trained of the latest ones. */
   private pending = { flops: 0, full: 0 };
   private fullPerTrained = 1;
   /** This process's train-phase energy and time, and the executed FLOPs of its steps. */
-  private readonly train = { joules: 0, seconds: 0, flops: 0 };
+  private readonly train = { joules: 0, flops: 0 };
   /** Train joules since the previous step event (the run log's per-step figure). */
   private trainSinceStep = 0;
   /** This process's net avoided CO2e, and how much of it the counter holds. */
@@ -131,18 +131,11 @@ export class Accounting {
     private readonly ledger?: JobLedger,
   ) {}
 
-  /** Train-phase joules charged since the step before the last one (for the run log and the pace). */
+  /** Train-phase joules charged between the previous step event and the last one (run log, pace). */
   lastStepJoules = 0;
 
   get energyMethod(): string {
     return this.meter.method;
-  }
-
-  /** Mean power while training in this process (W), once the meter has charged any. */
-  get runPowerW(): number | undefined {
-    return this.train.joules > 0 && this.train.seconds > 0
-      ? this.train.joules / this.train.seconds
-      : undefined;
   }
 
   /** Reads the meter and charges the interval since the last read to the phase in force. */
@@ -208,11 +201,9 @@ export class Accounting {
    */
   private async charge(phase: Phase): Promise<void> {
     const sample = await this.meter.read();
-    const atMs = this.now().getTime();
     const last = this.last;
-    this.last = { sample, atMs, intensity: this.intensity() };
+    this.last = { sample, intensity: this.intensity() };
     if (!last) return;
-    const seconds = Math.max(0, (atMs - last.atMs) / 1000);
     let joules = 0;
     for (const [device, j] of energyBetween(last.sample, sample)) {
       this.metrics.energy.inc({ device, method: this.meter.method, phase }, j);
@@ -225,7 +216,6 @@ export class Accounting {
       if (this.pending.flops > 0) this.fullPerTrained = this.pending.full / this.pending.flops;
       this.pending = { flops: 0, full: 0 };
       this.train.joules += joules;
-      this.train.seconds += seconds;
       this.trainSinceStep += joules;
     }
     const g = last.intensity;

@@ -212,24 +212,17 @@ describe('daemon/accounting: energy by phase, priced while it is drawn', () => {
   async function scripted() {
     const metrics = createMetrics();
     const meter = new ScriptedMeter();
-    const clock = { ms: Date.UTC(2026, 0, 1), g: 100 as number | undefined };
-    const a = new Accounting(
-      'j',
-      metrics,
-      meter,
-      () => clock.g,
-      () => new Date(clock.ms),
-    );
+    const clock = { g: 100 as number | undefined };
+    const a = new Accounting('j', metrics, meter, () => clock.g);
     const values = async (name: string) => (await metrics.registry.getSingleMetric(name)!.get()).values;
     const byPhase = async (p: Phase) =>
       (await values('greentrainer_energy_joules_total'))
         .filter((v) => v.labels.phase === p)
         .reduce((s, v) => s + v.value, 0);
     const total = async (name: string) => (await values(name)).reduce((s, v) => s + v.value, 0);
-    /** The meter draws `joules` over `seconds`. */
-    const draw = (joules: number, seconds = 5) => {
+    /** The meter draws `joules`. */
+    const draw = (joules: number) => {
       meter.joules += joules;
-      clock.ms += seconds * 1000;
     };
     await a.onEvent(start(0, 0, 0));
     await a.sample();
@@ -250,9 +243,9 @@ describe('daemon/accounting: energy by phase, priced while it is drawn', () => {
     await a.sample();
     draw(10);
     await a.onEvent(phase('idle'));
-    draw(40, 1800);
+    draw(40);
     await a.sample(); // the timer, during the pause
-    draw(20, 1800);
+    draw(20);
     // Clean again (100 g/kWh): read at the reading, then the trainer resumes.
     clock.g = 100;
     await a.sample();
