@@ -126,6 +126,8 @@ interface Row {
   readonly test?: EvaluationReport;
   readonly valLoss?: number;
   readonly flops?: number;
+  /** Modeled FLOPs of re-selection's importance passes. */
+  readonly selection?: number;
   readonly executed?: number;
   readonly seconds?: number;
   readonly note?: string;
@@ -184,6 +186,7 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.id))) {
       test: after.find((r) => r.split === 'test'),
       valLoss: after.find((r) => r.split === 'validation')?.loss,
       flops: report.flops.training,
+      selection: report.flops.selection,
       executed: report.flops.training * ratio,
       seconds: report.train_seconds,
     });
@@ -198,8 +201,11 @@ for (const c of CONFIGS.filter((x) => !only || only.includes(x.id))) {
 
 const full = rows.find((r) => r.config.id === 'full');
 const pct = (x: number | undefined) => (x === undefined ? '–' : x.toFixed(2));
+/** FLOPs saved against Full FT of the same steps, net of re-selection. */
 const reduction = (r: Row) =>
-  r.flops !== undefined && full?.flops ? `${((1 - r.flops / full.flops) * 100).toFixed(1)} %` : '–';
+  r.flops !== undefined && full?.flops
+    ? `${((1 - (r.flops + (r.selection ?? 0)) / full.flops) * 100).toFixed(1)} %`
+    : '–';
 const tf = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : (x / 1e12).toFixed(2));
 /** The task's metric columns: names, and values of a test report; the first is the chart's. */
 const METRICS: Record<Task, { names: string[]; of: (r?: EvaluationReport) => Array<number | undefined> }> = {
@@ -212,8 +218,8 @@ const METRICS: Record<Task, { names: string[]; of: (r?: EvaluationReport) => Arr
 };
 const metric = METRICS[task];
 const lines = [
-  `| method | ${metric.names.join(' | ')} | val. loss | FLOPs (TFLOP, modeled) | executed (TFLOP) | FLOPs saved | train time (s) |`,
-  `| --- | ${metric.names.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- |`,
+  `| method | ${metric.names.join(' | ')} | val. loss | FLOPs (TFLOP, modeled) | re-selection (TFLOP) | executed (TFLOP) | FLOPs saved, net of re-selection | train time (s) |`,
+  `| --- | ${metric.names.map(() => '---').join(' | ')} | --- | --- | --- | --- | --- | --- |`,
   ...rows.map(
     (r) =>
       `| ${r.config.label.replace(/\|/g, '\\|')}${r.note ? ` (not run: ${r.note.replace(/\|/g, '\\|')})` : ''} | ${metric
@@ -221,7 +227,7 @@ const lines = [
         .map(pct)
         .join(' | ')} | ${
         r.valLoss?.toFixed(3) ?? '–'
-      } | ${tf(r.flops)} | ${tf(r.executed)} | ${reduction(r)} | ${r.seconds?.toFixed(0) ?? '–'} |`,
+      } | ${tf(r.flops)} | ${r.selection !== undefined ? (r.selection / 1e12).toFixed(3) : '–'} | ${tf(r.executed)} | ${reduction(r)} | ${r.seconds?.toFixed(0) ?? '–'} |`,
   ),
 ];
 const demo = values.model === join(ROOT, 'demo/model') && values.data === join(ROOT, 'demo/data');

@@ -20,9 +20,13 @@ export function formatSummary(s: Status): string {
   lines.push(`decision: ρ ${s.decision.rho}${s.decision.pause ? ', paused' : ''} — ${s.decision.reason}`);
   if (s.totals) {
     const t = s.totals;
+    const phases = Object.entries(t.energy_joules_by_phase)
+      .filter(([, j]) => j > 0)
+      .map(([phase, j]) => `${phase} ${(j / 1000).toFixed(2)}`)
+      .join(', ');
     lines.push(
-      `FLOPs: ${formatFlops(t.flops)} trained vs ${formatFlops(t.flops_full)} for full fine-tuning (${(t.flops_saved_ratio * 100).toFixed(1)} % saved)`,
-      `energy: ${(t.energy_joules / 1000).toFixed(2)} kJ (${t.energy_method}); CO2e ${t.emissions_grams.toFixed(3)} g, avoided ${t.emissions_avoided_grams.toFixed(3)} g`,
+      `FLOPs: ${formatFlops(t.flops)} trained + ${formatFlops(t.selection_flops)} re-selection vs ${formatFlops(t.flops_full)} for full fine-tuning (${(t.flops_saved_ratio * 100).toFixed(1)} % saved)`,
+      `energy: ${(t.energy_joules / 1000).toFixed(2)} kJ (${t.energy_method}${phases ? `; ${phases} kJ` : ''}); CO2e ${t.emissions_grams.toFixed(3)} g, avoided ${t.emissions_avoided_grams.toFixed(3)} g`,
     );
   }
   if (s.timeline.length > 0) {

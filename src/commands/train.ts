@@ -131,8 +131,8 @@ function humanView(out: (line: string) => void): (e: RunEvent) => void {
         bar?.stop();
         out(
           `${e.report.status} after ${e.report.steps} steps in ${e.report.train_seconds.toFixed(1)} s of training; ` +
-            `FLOPs ${formatFlops(e.report.flops.training)} vs ${formatFlops(e.report.flops.full)} ` +
-            `full fine-tuning (${(e.report.flops.saved_ratio * 100).toFixed(1)} % saved)` +
+            `FLOPs ${formatFlops(e.report.flops.training)} trained + ${formatFlops(e.report.flops.selection)} re-selection ` +
+            `vs ${formatFlops(e.report.flops.full)} full fine-tuning (${(e.report.flops.saved_ratio * 100).toFixed(1)} % saved)` +
             (e.report.model ? `; model saved to ${e.report.model}` : ''),
         );
         break;

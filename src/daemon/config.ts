@@ -51,11 +51,16 @@ export const DaemonConfig = z.strictObject({
   energy: z
     .strictObject({
       method: z.enum(['auto', 'nvml', 'rapl', 'estimate']).default('auto'),
+      /** The estimate's joules per executed FLOP (default DEFAULT_JOULES_PER_FLOP, src/energy/estimate.ts). */
       joules_per_flop: z.number().positive().optional(),
       watts: z.number().positive().optional(),
       /** Watts while training is paused, for the planner (a GPU idles at about a tenth of its load). */
       idle_watts: z.number().nonnegative().default(0),
       nvidia_smi: z.string().optional(),
+      /** The powercap sysfs RAPL is read from. */
+      powercap: z.string().optional(),
+      /** How often the meter is read between phase changes; each read closes an interval. */
+      sample_interval: durationMs.pipe(z.number().min(100, 'expected at least 100ms')).prefault('5s'),
     })
     .prefault({}),
   /**

@@ -12,12 +12,12 @@
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ERROR_REASONS } from '../carbon/errors.js';
 import { resolveSecret } from '../carbon/secret.js';
-import { selectMeter } from '../energy/select.js';
+import { type EnergyConfig, selectMeter } from '../energy/select.js';
 import { createMetrics, type Metrics } from '../metrics/metrics.js';
 import { type Decision, evaluate, initialState, type PolicyState } from '../policy/evaluate.js';
 import type { HistorySelection } from '../report/history.js';
 import type { RunEvent } from '../train/run-events.js';
-import { Accounting } from './accounting.js';
+import { Accounting, flopsSavedRatio } from './accounting.js';
 import { CarbonFeed } from './carbon-feed.js';
 import { type DaemonConfig, DEFAULT_POLL, readDaemonConfig } from './config.js';
 import { ForecastFeed } from './forecast-feed.js';
@@ -56,6 +56,8 @@ export class Daemon {
   private source!: CarbonFeed;
   private carbonPoll: PeriodicTask | undefined;
   private clock: NodeJS.Timeout | undefined;
+  /** Reads the energy meter between phase changes. */
+  private energyClock: NodeJS.Timeout | undefined;
   private stopping = false;
   private reloading: Promise<unknown> = Promise.resolve();
   private forecast!: ForecastFeed;
@@ -132,29 +134,34 @@ export class Daemon {
     if (this.stopping) return { port: address.port };
     this.clock = setInterval(() => this.onClock(), CLOCK_INTERVAL_MS);
     this.supervisor = new Supervisor(c.job, { maxRestarts: c.max_restarts });
-    const meter = await selectMeter(
-      {
-        method: c.energy.method,
-        ...(c.energy.joules_per_flop ? { joulesPerFlop: c.energy.joules_per_flop } : {}),
-        ...(c.energy.watts ? { watts: c.energy.watts } : {}),
-        ...(c.energy.nvidia_smi ? { nvidiaSmi: c.energy.nvidia_smi } : {}),
-      },
-      false,
-    );
-    this.d.logger.info('energy meter', { method: meter.method });
+    // Until the trainer reports its backend, a GPU is not assumed: `ready` may switch to NVML.
+    const choice = await selectMeter(energyConfig(c), false);
+    // `auto` ending on the estimate means no sensor could be read (RAPL root-only, say): worth a warning.
+    const modelled = c.energy.method === 'auto' && choice.meter.method === 'estimate';
+    this.d.logger[modelled ? 'warn' : 'info']('energy meter', {
+      method: choice.meter.method,
+      why: choice.why,
+    });
     this.accounting = new Accounting(
       c.job.name,
       this.metrics,
-      meter,
+      choice.meter,
       () => this.intensityInForce(),
       () => this.now(),
       this.openLedger(c),
+    );
+    this.account(() => this.accounting.sample());
+    this.energyClock = setInterval(
+      () => this.account(() => this.accounting.sample()),
+      c.energy.sample_interval,
     );
     this.watchSupervisor();
     this.metrics.trainerUp.set({ run: c.job.name }, 0);
     this.metrics.jobFailed.set({ run: c.job.name }, 0);
     for (const kind of ['transient', 'permanent', 'crash'])
       this.metrics.failures.inc({ run: c.job.name, kind }, 0);
+    // From 0, so FLOPs saved net of re-selection has a series before the first selection.
+    this.metrics.selectionFlops.inc({ run: c.job.name }, 0);
     if (this.stopping) return { port: address.port };
     this.supervisor.start(this.decision.rho, this.decision.pause);
     this.carbonPoll.start();
@@ -234,6 +241,7 @@ export class Daemon {
     this.d.logger.info('shutting down', { signal, timeout_ms: this.config.shutdown_timeout });
     this.stopping = true;
     clearInterval(this.clock);
+    clearInterval(this.energyClock);
     await this.carbonPoll?.stop();
     const outcome = this.supervisor ? await this.supervisor.stop(this.config.shutdown_timeout) : 'none';
     // The trainer's last events (its report among them) are taken before the summary is read.
@@ -288,6 +296,8 @@ export class Daemon {
       schedule: c.carbon.poll ?? DEFAULT_POLL,
       run: async (signal) => {
         await feed.poll(signal);
+        // A new reading starts a new energy interval: the one before is priced at the old intensity.
+        if (!signal.aborted && this.accounting) this.account(() => this.accounting.sample());
         if (!signal.aborted && forecast.due(this.now())) await forecast.refresh(signal);
         if (!signal.aborted) this.decide();
       },
@@ -426,15 +436,15 @@ export class Daemon {
     const log = this.d.logger;
     this.supervisor.on('ready', (b) => {
       this.backend = b;
+      this.account(() => this.accounting.enter('load'));
+      if (b.gpu && this.config.energy.method === 'auto') this.account(() => this.meterForGpu());
     });
     this.supervisor.on('event', (e: RunEvent) => {
-      // One event at a time: an energy sample (nvidia-smi) is async, and two steps' samples must
-      // not interleave, or one step's joules would be charged to the other or counted twice.
       const at = this.now();
-      this.accounted = this.accounted
-        .then(() => this.accounting.onEvent(e))
-        .then(() => this.observe(e, at))
-        .catch((error: unknown) => log.error('accounting failed', { error: String(error) }));
+      this.account(async () => {
+        await this.accounting.onEvent(e);
+        this.observe(e, at);
+      });
       if (e.type === 'selection')
         log.info('selection', {
           step: e.step,
@@ -462,7 +472,11 @@ export class Daemon {
       }
     });
     this.supervisor.on('trainerError', (message) => log.error('trainer error', { message }));
-    this.supervisor.on('restart', () => this.metrics.restarts.inc(run));
+    this.supervisor.on('restart', () => {
+      this.metrics.restarts.inc(run);
+      // No trainer until the next one starts: what the machine draws meanwhile is idle.
+      this.account(() => this.accounting.enter('idle'));
+    });
     this.supervisor.on('failure', (f) => {
       this.metrics.failures.inc({ ...run, kind: f.kind });
       log.warn('trainer failure', {
@@ -475,9 +489,37 @@ export class Daemon {
     this.supervisor.on('state', (state, why) => {
       log[state === 'failed' ? 'error' : 'info']('trainer state', { state, why });
       this.metrics.trainerUp.set(run, state === 'running' ? 1 : 0);
-      if (state === 'failed') this.metrics.jobFailed.set(run, 1);
+      if (state === 'failed') {
+        this.metrics.jobFailed.set(run, 1);
+        this.account(() => this.accounting.enter('idle'));
+      }
       if ((state === 'finished' || state === 'failed') && this.config.exit_when_done) this.d.onDone?.(state);
     });
+  }
+
+  /**
+   * One accounting task at a time: a meter read (nvidia-smi) is async, and two reads must not
+   * interleave, or one interval's joules would be charged twice or to the wrong phase.
+   */
+  private account(task: () => Promise<void>): void {
+    this.accounted = this.accounted
+      .then(task)
+      .catch((error: unknown) => this.d.logger.error('accounting failed', { error: String(error) }));
+  }
+
+  /** The trainer runs on a GPU: `auto` measures it through NVML if nvidia-smi answers. */
+  private async meterForGpu(): Promise<void> {
+    if (this.accounting.energyMethod === 'nvml') return;
+    const choice = await selectMeter(energyConfig(this.config), true);
+    if (choice.meter.method === this.accounting.energyMethod) {
+      this.d.logger.info('energy meter unchanged on a GPU backend', {
+        method: choice.meter.method,
+        why: choice.why,
+      });
+      return;
+    }
+    await this.accounting.useMeter(choice.meter);
+    this.d.logger.info('energy meter', { method: choice.meter.method, why: choice.why });
   }
 
   private control() {
@@ -561,8 +603,11 @@ export class Daemon {
             steps: t.steps,
             flops: t.flops,
             flops_full: t.flopsFull,
-            flops_saved_ratio: t.flopsFull > 0 ? 1 - t.flops / t.flopsFull : 0,
+            selection_flops: t.selectionFlops,
+            // Net of re-selection: (full − trained − selection) ÷ full.
+            flops_saved_ratio: flopsSavedRatio(t),
             energy_joules: t.energyJoules,
+            energy_joules_by_phase: { ...t.energyByPhase },
             energy_method: this.accounting.energyMethod,
             emissions_grams: t.emissionsGrams,
             emissions_avoided_grams: t.avoidedGrams,
@@ -584,4 +629,19 @@ function layersTrained(s: HistorySelection | undefined) {
 function feedKey(c: DaemonConfig): string {
   const { poll: _, ...carbon } = c.carbon;
   return JSON.stringify([carbon, c.policy.stale_after]);
+}
+
+/** The meter's slice of the daemon config (the trainer inherits the daemon's CUDA_VISIBLE_DEVICES). */
+function energyConfig(c: DaemonConfig): EnergyConfig {
+  const e = c.energy;
+  return {
+    method: e.method,
+    ...(e.joules_per_flop ? { joulesPerFlop: e.joules_per_flop } : {}),
+    ...(e.watts ? { watts: e.watts } : {}),
+    ...(e.nvidia_smi ? { nvidiaSmi: e.nvidia_smi } : {}),
+    ...(e.powercap ? { powercap: e.powercap } : {}),
+    ...(process.env.CUDA_VISIBLE_DEVICES !== undefined
+      ? { cudaVisibleDevices: process.env.CUDA_VISIBLE_DEVICES }
+      : {}),
+  };
 }

@@ -14,13 +14,18 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { RunIoError } from '../train/run-errors.js';
+import type { Phase } from '../train/run-events.js';
 
 export interface LedgerEntry {
   readonly step: number;
   /** The trainer's modeled and full-FT FLOPs after `step`, the basis for joules per FLOP. */
   readonly flops: number;
   readonly flopsFull: number;
+  /** The re-selections' FLOPs after `step` (entries written before they were counted have none). */
+  readonly selectionFlops?: number;
   readonly energyJoules: number;
+  /** Energy by phase (entries written before phases were metered have none). */
+  readonly energyByPhase?: Readonly<Partial<Record<Phase, number>>>;
   readonly emissionsGrams: number;
   readonly avoidedGrams: number;
 }

@@ -1,25 +1,37 @@
 /**
- * Energy meters behind one interface (zeus's monitors): each reports joules used since it
- * started, by device, and says how it knows (`method`). The daemon samples one at every
- * training step and charges the difference to that step.
+ * Energy meters behind one interface (zeus's monitors): each reports the joules used since it
+ * opened, by device, and says how it knows (`method`). The daemon reads one on a timer and at
+ * every phase change, and charges each interval to the phase it covered.
+ *
+ * A measuring meter (nvml, rapl) knows nothing of the work; the estimate cannot measure and is
+ * told the work instead (`ModelledMeter.charge`).
  */
 export type EnergyMethod = 'nvml' | 'rapl' | 'estimate';
 
 export interface EnergySample {
-  /** Joules since the meter started, per device label. */
+  /** Joules since the meter opened, per device label. */
   readonly joules: ReadonlyMap<string, number>;
-}
-
-/** What a step did, for meters that estimate rather than measure. */
-export interface StepWork {
-  readonly executedFlops: number;
-  readonly seconds: number;
 }
 
 export interface EnergyMeter {
   readonly method: EnergyMethod;
-  /** Cumulative joules per device now; `work` is the step just finished. */
-  sample(work: StepWork): Promise<EnergySample>;
+  /** Cumulative joules per device now. */
+  read(): Promise<EnergySample>;
+}
+
+/** Work the trainer reported: what a modelled meter turns into joules. */
+export interface Work {
+  readonly executedFlops: number;
+  readonly seconds: number;
+}
+
+/** A meter that models energy from the work it is told of rather than measuring it. */
+export interface ModelledMeter extends EnergyMeter {
+  charge(work: Work): void;
+}
+
+export function isModelled(m: EnergyMeter): m is ModelledMeter {
+  return typeof (m as Partial<ModelledMeter>).charge === 'function';
 }
 
 /** Joules used between two samples, per device (a device missing from `before` counts from 0). */

@@ -36,6 +36,20 @@ export function maskFlops(profile: FlopsProfile, mask: ArrayLike<number>): Schem
 }
 
 /**
+ * FLOPs of one importance pass over a batch (paper §3.2): the forward, and the backward that gives
+ * each of the first `scored` tensors (backpropagation order) its gradient — the cost of training
+ * all of them for one step.
+ */
+export function importanceFlops(profile: FlopsProfile, scored: number): number {
+  return scored > 0
+    ? maskFlops(
+        profile,
+        profile.tensors.map((_, k) => (k < scored ? 1 : 0)),
+      ).flops
+    : 0;
+}
+
+/**
  * The paper's FT-Top2: the output embedding and the layer just below it (the final norm). Where
  * the output embedding is tied to the input embedding, training it trains the input embedding too,
  * so its gradient needs the whole backward chain.

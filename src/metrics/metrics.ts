@@ -93,18 +93,24 @@ export function createMetrics() {
     }),
     energy: new Counter({
       name: 'greentrainer_energy_joules_total',
-      help: 'Energy used while training, measured (nvml, rapl) or estimated',
-      labelNames: ['device', 'method'] as const,
+      help: 'Energy drawn, by what the trainer was doing (phase: load, train, select, eval, checkpoint, idle); measured (nvml, rapl) or modelled (estimate)',
+      labelNames: ['device', 'method', 'phase'] as const,
       registers,
     }),
     emissions: new Counter({
       name: 'greentrainer_emissions_grams_total',
-      help: 'CO2e emitted: energy × the carbon intensity in force, integrated',
+      help: 'CO2e emitted: the energy of every phase × the carbon intensity in force while it was drawn',
       registers,
     }),
     avoided: new Counter({
       name: 'greentrainer_emissions_avoided_grams_total',
-      help: 'CO2e avoided versus full fine-tuning of the same steps at the same intensity',
+      help: 'CO2e avoided: (energy full fine-tuning of the same steps would have drawn − energy drawn for training and re-selection) × the intensity during those steps',
+      registers,
+    }),
+    selectionFlops: new Counter({
+      name: 'greentrainer_selection_flops_total',
+      help: 'FLOPs of re-selection (importance passes, FLOPs model), to net from every FLOPs saved',
+      labelNames: run,
       registers,
     }),
     steps: new Counter({

@@ -1,7 +1,10 @@
 /**
- * Tensor importance (paper §3.2, Eq. 10): I_k = −Σ Δw ⊙ ∂L/∂w over a tensor's values, where Δw is
- * the exact update AdamW would apply next (no probing step, no weight copy: weights and optimizer
- * state are untouched), averaged over batches and scaled by max |I|.
+ * Tensor importance (paper §3.2, Eq. 10): I_k = −Σ Δw ⊙ ∂L/∂w over a tensor's values, averaged
+ * over batches and scaled by max |I|. Δw is the update AdamW would apply to that batch's gradient
+ * as it stands, from its current moments (no probing step, no weight copy: weights and optimizer
+ * state are untouched). It is the next step's exact update only without gradient clipping and
+ * accumulation: the step clips by the global norm of the tensors then selected and averages its
+ * micro-batches, neither known before the selection.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdamW } from './adamw.js';

@@ -4,6 +4,20 @@
  */
 import type { SelectionEvent } from './trainer.js';
 
+/**
+ * What the trainer process is doing, reported as it begins: loading the model, training steps,
+ * re-selecting (importance passes and the DP), evaluating, writing a checkpoint or the final
+ * model, or idle while paused. The daemon charges the energy drawn to the phase in force.
+ */
+export type Phase = 'load' | 'train' | 'select' | 'eval' | 'checkpoint' | 'idle';
+
+export const PHASES: readonly Phase[] = ['load', 'train', 'select', 'eval', 'checkpoint', 'idle'];
+
+export interface PhaseEvent {
+  readonly type: 'phase';
+  readonly phase: Phase;
+}
+
 export interface StartEvent {
   readonly type: 'start';
   readonly job: string;
@@ -13,6 +27,8 @@ export interface StartEvent {
   /** The job's modeled FLOPs and full-FT FLOPs over its first `step` steps (restored from the checkpoint). */
   readonly flops: number;
   readonly fullFlops: number;
+  /** Modeled FLOPs of the re-selections' importance passes over those steps. */
+  readonly selectionFlops: number;
   readonly resumedFrom?: string;
   readonly tensors: number;
   /** The smallest ρ this job can train at (GreenTrainer; 1 for fixed baselines). */
@@ -41,6 +57,8 @@ export interface SelectionReport extends SelectionEvent {
   readonly type: 'selection';
   /** Fraction of each layer's tensors selected (heatmap). */
   readonly layers: Readonly<Record<string, number>>;
+  /** Modeled FLOPs of its importance passes (forward and backward over the scored tensors, per batch). */
+  readonly flops: number;
 }
 
 export interface CheckpointEvent {
@@ -81,7 +99,16 @@ export interface RunReport {
   readonly backend: string;
   readonly steps: number;
   readonly status: 'finished' | 'stopped';
-  readonly flops: { readonly training: number; readonly full: number; readonly saved_ratio: number };
+  /**
+   * Modeled FLOPs of the training steps, of the re-selections' importance passes, and of full
+   * fine-tuning of the same steps; saved_ratio = (full − training − selection) ÷ full.
+   */
+  readonly flops: {
+    readonly training: number;
+    readonly selection: number;
+    readonly full: number;
+    readonly saved_ratio: number;
+  };
   readonly train_seconds: number;
   readonly final_loss: number | null;
   readonly evaluation: {
@@ -103,6 +130,7 @@ export interface LogEvent {
 }
 
 export type RunEvent =
+  | PhaseEvent
   | StartEvent
   | StepEvent
   | SelectionReport
@@ -110,3 +138,8 @@ export type RunEvent =
   | EvaluationEvent
   | DoneEvent
   | LogEvent;
+
+/** FLOPs saved against full fine-tuning of the same steps, net of re-selection: (full − trained − selection) ÷ full. */
+export function savedRatio(trained: number, selection: number, full: number): number {
+  return full > 0 ? (full - trained - selection) / full : 0;
+}

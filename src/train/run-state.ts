@@ -18,6 +18,8 @@ import { type Trainer, TrainingError } from './trainer.js';
 export interface Totals {
   flops: number;
   fullFlops: number;
+  /** Modeled FLOPs of the importance passes of every re-selection so far. */
+  selectionFlops: number;
   trainSeconds: number;
   lastLoss: number | null;
 }
@@ -46,6 +48,8 @@ const State = z.object({
   totals: z.object({
     flops: z.number(),
     fullFlops: z.number(),
+    // Checkpoints written before re-selection was counted hold none.
+    selectionFlops: z.number().default(0),
     trainSeconds: z.number(),
     lastLoss: z.number().nullable(),
   }),

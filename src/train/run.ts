@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
-import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
+import { importanceFlops, lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
 import { loadModel, saveModel } from '../models/checkpoint.js';
 import type { LossPass } from '../models/loss.js';
 import { writeSafetensors } from '../models/safetensors.js';
@@ -32,7 +32,13 @@ import { linearLr } from './lr-schedule.js';
 import { Prefix } from './prefix.js';
 import { RunIoError } from './run-errors.js';
 import { evaluateModel } from './run-evaluation.js';
-import type { EvaluationReport, RunEvent, RunReport } from './run-events.js';
+import {
+  type EvaluationReport,
+  type Phase,
+  type RunEvent,
+  type RunReport,
+  savedRatio,
+} from './run-events.js';
 import { RunFolder } from './run-folder.js';
 import { restoreRun, snapshotRun, type Totals } from './run-state.js';
 import { loadSplits, type Splits } from './splits.js';
@@ -81,6 +87,8 @@ export class TrainingRun {
     readonly totalSteps: number,
     private readonly touched: Set<string>,
     private readonly resumedFrom: string | undefined,
+    /** Reports a phase as it begins (once per change). */
+    private readonly setPhase: (phase: Phase) => void,
   ) {}
 
   /** Opens a job: validates everything it reads before any step runs. */
@@ -140,7 +148,14 @@ export class TrainingRun {
         : job.method === 'lora'
           ? { names: adapters, flops: lora(model.spec, profile, job.lora.rank).flops }
           : undefined;
+      let phase: Phase | undefined;
+      const setPhase = (next: Phase) => {
+        if (next === phase) return;
+        phase = next;
+        o.emit({ type: 'phase', phase: next });
+      };
       const trainer = new Trainer(model.spec, model.params, optimizer, profile, {
+        onPhase: setPhase,
         method: job.method,
         rho,
         ...(extra ? { fixed: extra } : {}),
@@ -150,7 +165,7 @@ export class TrainingRun {
         lr: (step) => linearLr(schedule, step),
         ...(job.train.max_grad_norm !== undefined ? { maxGradNorm: job.train.max_grad_norm } : {}),
       });
-      const totals: Totals = { flops: 0, fullFlops: 0, trainSeconds: 0, lastLoss: null };
+      const totals: Totals = { flops: 0, fullFlops: 0, selectionFlops: 0, trainSeconds: 0, lastLoss: null };
       const touched = new Set<string>();
       let resumedFrom: string | undefined;
       const store = folder.checkpoints(job.checkpoint.keep);
@@ -202,6 +217,7 @@ export class TrainingRun {
         totalSteps,
         touched,
         resumedFrom,
+        setPhase,
       );
     } catch (error) {
       folder.release();
@@ -251,6 +267,7 @@ export class TrainingRun {
       totalSteps: this.totalSteps,
       flops: this.totals.flops,
       fullFlops: this.totals.fullFlops,
+      selectionFlops: this.totals.selectionFlops,
       ...(this.resumedFrom ? { resumedFrom: this.resumedFrom } : {}),
       tensors: this.model.params.names().length,
       rhoFloor: job.method === 'greentrainer' ? this.trainer.floor : 1,
@@ -270,9 +287,11 @@ export class TrainingRun {
       while (this.step < this.totalSteps && !this.stopRequested) {
         if (this.paused) {
           if (this.checkpointRequested) this.checkpoint('request');
+          this.setPhase('idle');
           await sleep(50);
           continue;
         }
+        this.setPhase('train');
         await this.trainStep();
         if (this.checkpointRequested || this.step % job.checkpoint.every_steps === 0) {
           this.checkpoint(this.checkpointRequested ? 'request' : 'interval');
@@ -312,14 +331,16 @@ export class TrainingRun {
       return (pass?: LossPass) => (prefix ? prefix.loss(b) : lmLoss(this.model, b, pass));
     };
     const losses = micro.map(lossOf);
+    let scoredOn: number[][] = [];
     const t0 = performance.now();
     let result: ReturnType<Trainer['step']> | undefined;
     let executed: number | undefined;
     const run = () => {
       // The importance batches start at this step's own: read only when a selection is due.
-      result = this.trainer.step(losses, () =>
-        this.stream.peek(job.selection.importance_batches, from).map(lossOf),
-      );
+      result = this.trainer.step(losses, () => {
+        scoredOn = this.stream.peek(job.selection.importance_batches, from);
+        return scoredOn.map(lossOf);
+      });
     };
     if (this.auditNext) {
       executed = executedFlops((await tf.profile(run)).kernels).total;
@@ -328,7 +349,8 @@ export class TrainingRun {
     const seconds = (performance.now() - t0) / 1000;
     tf.dispose(made);
     const r = result!;
-    if (r.selection) this.onSelection(r.selection);
+    // Without an importance thunk call the trainer scored the step's own batches.
+    if (r.selection) this.onSelection(r.selection, scoredOn.length > 0 ? scoredOn : micro);
     const { flops, full } = this.stepFlops(micro);
     this.totals.flops += flops;
     this.totals.fullFlops += full;
@@ -351,22 +373,28 @@ export class TrainingRun {
     });
   }
 
+  /** The FLOPs profile of one batch at its real shape (cached by shape). */
+  private profileOf(idx: number[]): FlopsProfile {
+    const longest = (length: (s: Sequence) => number) =>
+      Math.max(...idx.map((i) => length(this.data.train[i]!)));
+    const seq = longest((s) => s.ids.length);
+    const out = this.model.spec.encoderDecoder ? longest((s) => s.labels.length) : 0;
+    const key = `${idx.length}x${seq}x${out}`;
+    let p = this.profiles.get(key);
+    if (!p) {
+      p = profileFlops(this.model.spec, { batch: idx.length, inputLength: seq, outputLength: out });
+      this.profiles.set(key, p);
+    }
+    return p;
+  }
+
   /** Modeled FLOPs of the step just taken, at the real shape of each micro-batch. */
   private stepFlops(micro: number[][]): { flops: number; full: number } {
     const chosen = new Set(this.trainer.trainable);
     let flops = 0;
     let full = 0;
     for (const idx of micro) {
-      const longest = (length: (s: Sequence) => number) =>
-        Math.max(...idx.map((i) => length(this.data.train[i]!)));
-      const seq = longest((s) => s.ids.length);
-      const out = this.model.spec.encoderDecoder ? longest((s) => s.labels.length) : 0;
-      const key = `${idx.length}x${seq}x${out}`;
-      let p = this.profiles.get(key);
-      if (!p) {
-        p = profileFlops(this.model.spec, { batch: idx.length, inputLength: seq, outputLength: out });
-        this.profiles.set(key, p);
-      }
+      const p = this.profileOf(idx);
       flops +=
         this.job.method === 'lora'
           ? lora(this.model.spec, p, this.job.lora.rank).flops
@@ -381,7 +409,17 @@ export class TrainingRun {
     return { flops, full };
   }
 
-  private onSelection(s: SelectionEvent): void {
+  /**
+   * Modeled FLOPs of a selection's importance passes: per scored batch, the forward and the
+   * backward that gives every scored tensor its gradient (the cost of training all of them).
+   */
+  private selectionFlops(s: SelectionEvent, batches: number[][]): number {
+    return batches.reduce((a, idx) => a + importanceFlops(this.profileOf(idx), s.scored), 0);
+  }
+
+  private onSelection(s: SelectionEvent, scoredOn: number[][]): void {
+    const flops = this.selectionFlops(s, scoredOn);
+    this.totals.selectionFlops += flops;
     for (const n of s.selected) this.touched.add(n);
     this.auditNext = true;
     const byLayer = new Map<string, [number, number]>();
@@ -391,10 +429,11 @@ export class TrainingRun {
       byLayer.set(t.layer, [k + (chosen.has(t.name) ? 1 : 0), n + 1]);
     }
     const layers = Object.fromEntries([...byLayer].map(([l, [k, n]]) => [l, k / n]));
-    this.o.emit({ type: 'selection', ...s, layers });
+    this.o.emit({ type: 'selection', ...s, layers, flops });
   }
 
   private checkpoint(reason: 'interval' | 'request' | 'stop' | 'end'): void {
+    this.setPhase('checkpoint');
     const t0 = performance.now();
     const store = this.folder.checkpoints(this.job.checkpoint.keep);
     const path = store.save(
@@ -423,6 +462,7 @@ export class TrainingRun {
   /** Evaluates unless a stop request comes first (undefined then: the evaluation is cut short). */
   private async evaluate(when: 'before' | 'after'): Promise<EvaluationReport[] | undefined> {
     this.o.emit({ type: 'log', level: 'info', message: `evaluating (${when} training)` });
+    this.setPhase('eval');
     const reports = await evaluateModel(
       this.model,
       this.tok,
@@ -439,6 +479,8 @@ export class TrainingRun {
   /** Writes the model, evaluates it and writes report.json; undefined when a stop cut the evaluation. */
   private async finish(before: EvaluationReport[] | undefined): Promise<RunReport | undefined> {
     const modelDir = join(this.job.output, 'model');
+    // Writing the fine-tuned model is I/O like a checkpoint's.
+    this.setPhase('checkpoint');
     const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
     this.model.params.mergeLora();
     saveModel(this.model, config, modelDir);
@@ -485,8 +527,9 @@ export class TrainingRun {
       status,
       flops: {
         training: t.flops,
+        selection: t.selectionFlops,
         full: t.fullFlops,
-        saved_ratio: t.fullFlops > 0 ? 1 - t.flops / t.fullFlops : 0,
+        saved_ratio: savedRatio(t.flops, t.selectionFlops, t.fullFlops),
       },
       train_seconds: t.trainSeconds,
       final_loss: t.lastLoss,

@@ -38,6 +38,8 @@ export interface TrainerOptions {
   readonly importance?: ImportanceMetric;
   /** Clip the global L2 norm of the gradients of the trained tensors to this (off when absent). */
   readonly maxGradNorm?: number;
+  /** Told when a step's re-selection begins ('select') and when its training begins after it ('train'). */
+  readonly onPhase?: (phase: 'select' | 'train') => void;
 }
 
 /** What a checkpoint needs to continue a trainer exactly. */
@@ -57,6 +59,8 @@ export interface SelectionEvent {
   readonly depth: number;
   /** Modeled FLOPs of a step under the selection ÷ full fine-tuning. */
   readonly flopsRatio: number;
+  /** Tensors scored by importance (the first `scored` in backpropagation order; 0: no importance pass). */
+  readonly scored: number;
   readonly ms: number;
   /** The tensors selected, in backpropagation order. */
   readonly selected: readonly string[];
@@ -201,7 +205,9 @@ export class Trainer {
     if (this.selectionDue()) {
       if (this.pendingRho !== undefined) this.rho = this.pendingRho;
       this.pendingRho = undefined;
+      this.o.onPhase?.('select');
       selection = this.select(importance ? importance() : losses);
+      this.o.onPhase?.('train');
     }
     const vars = this.selected.map((n) => this.params.get(n));
     const { loss, grads } = this.gradients(losses, vars);
@@ -273,11 +279,13 @@ export class Trainer {
         tensors: this.selected.length,
         depth: -1,
         flopsRatio: this.stepFlops / this.profile.full,
+        scored: 0,
         ms: performance.now() - t0,
         selected: [...this.selected],
       };
     }
-    const mask = this.method === 'greentrainer' ? this.selectMask(losses) : this.fixedMask();
+    const { mask, scored } =
+      this.method === 'greentrainer' ? this.selectMask(losses) : { mask: this.fixedMask(), scored: 0 };
     this.selected = tensors.filter((_, k) => mask[k]).map((t) => t.name);
     this.frozenLayers = frozenBlocks(this.spec, this.selected);
     this.optimizer.retain(new Set(this.selected));
@@ -293,6 +301,7 @@ export class Trainer {
       tensors: this.selected.length,
       depth: deepest,
       flopsRatio: this.stepFlops / this.profile.full,
+      scored,
       ms: performance.now() - t0,
       selected: [...this.selected],
     };
@@ -304,7 +313,8 @@ export class Trainer {
       : top2Mask(this.spec, this.profile);
   }
 
-  private selectMask(losses: readonly BatchLoss[]): Uint8Array {
+  /** The mask under ρ, and how many tensors (from the top) importance scored to find it. */
+  private selectMask(losses: readonly BatchLoss[]): { mask: Uint8Array; scored: number } {
     const { forward, backward, tensors } = this.profile;
     const budget = backwardBudget(this.rho, forward, backward);
     const depth = earlyStopDepth(
@@ -337,7 +347,7 @@ export class Trainer {
         `at ρ = ${this.rho} the selection is empty (${s.status}): no tensor can be trained within the budget`,
       );
     }
-    return Uint8Array.from(s.mask);
+    return { mask: Uint8Array.from(s.mask), scored: depth };
   }
 }
 

@@ -36,6 +36,20 @@ describe('daemon/config', () => {
     );
   });
 
+  it('reads the energy meter interval (default 5 s) and refuses one too short to be a timer', () => {
+    assert.equal(readDaemonConfig(write(REST)).energy.sample_interval, 5000);
+    assert.equal(
+      readDaemonConfig(write(`${REST}energy: { sample_interval: 2s }\n`)).energy.sample_interval,
+      2000,
+    );
+    const file = write(`${REST}energy: { sample_interval: 0s }\n`);
+    assert.throws(
+      () => readDaemonConfig(file),
+      (e: unknown) =>
+        e instanceof ConfigFileError && e.message.includes('energy.sample_interval: expected at least 100ms'),
+    );
+  });
+
   it('accepts 5- and 6-field cron expressions', () => {
     for (const poll of ['*/5 * * * *', '*/10 * * * * *']) {
       const c = readDaemonConfig(

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDaemonConfig } from '../../src/daemon/config.js';
+import { DEFAULT_JOULES_PER_FLOP } from '../../src/energy/estimate.js';
 import { CheckpointStore } from '../../src/train/checkpoint-store.js';
 import { TrainingRun } from '../../src/train/run.js';
 import type { StepEvent } from '../../src/train/run-events.js';
@@ -30,7 +31,13 @@ interface Status {
     trainer_pid: number | null;
     failure: { kind: string; reason: string } | null;
   };
-  totals: { steps: number; flops: number; flops_full: number; energy_joules: number } | null;
+  totals: {
+    steps: number;
+    flops: number;
+    flops_full: number;
+    selection_flops: number;
+    energy_joules: number;
+  } | null;
 }
 
 /** Every checkpoint interval of the soak's job, in steps. */
@@ -238,6 +245,7 @@ describe('daemon: crash-only operation', function () {
     // The same steps uninterrupted, in this process: same job, same ρ, same backend.
     const job = readDaemonConfig(s.configFile).job;
     const events: StepEvent[] = [];
+    let selectionFlops = 0;
     const reference = TrainingRun.open(
       { ...job, output: join(s.dir, 'reference'), train: { ...job.train, max_steps: steps } },
       {
@@ -247,6 +255,7 @@ describe('daemon: crash-only operation', function () {
         backend: testBackend(),
         emit: (e) => {
           if (e.type === 'step') events.push(e);
+          if (e.type === 'selection') selectionFlops += e.flops;
         },
       },
     );
@@ -255,7 +264,10 @@ describe('daemon: crash-only operation', function () {
     const orphanWaits = lines.filter((l) => l.includes('a trainer whose daemon is gone')).length;
     const orphanKills = lines.filter((l) => l.includes('its daemon is gone and it still held')).length;
     assert.equal(report.steps, steps);
-    const energy = events.reduce((a, e) => a + (e.executedFlops ?? e.flops) * 3e-10, 0);
+    // The estimate's default J/FLOP, for the steps' executed FLOPs and the selection's importance pass.
+    const energy =
+      events.reduce((a, e) => a + (e.executedFlops ?? e.flops) * DEFAULT_JOULES_PER_FLOP, 0) +
+      selectionFlops * DEFAULT_JOULES_PER_FLOP;
     console.log(
       `      ${kills} kills, ${restarts.length} restarts (resumed at ${restarts.map((r) => `${r.resumedAt}≥${r.from}-${EVERY}`).join(', ')}); ` +
         `${orphansAlive} orphaned trainers alive at the restart; ${steps} steps: FLOPs ${final.totals!.flops} vs ${report.flops.training} uninterrupted, ` +
@@ -265,6 +277,7 @@ describe('daemon: crash-only operation', function () {
     assert.equal(restarts.length, kills);
     assert.equal(final.totals!.flops, report.flops.training, 'FLOPs exactly');
     assert.equal(final.totals!.flops_full, report.flops.full, 'full-FT FLOPs exactly');
+    assert.equal(final.totals!.selection_flops, report.flops.selection, 're-selection FLOPs exactly');
     // Energy: never counted twice; steps run after the last one a daemon accounted (in flight at
     // the kill, an orphan's last) are charged at the job's joules per FLOP, so the estimate
     // meter's total matches the uninterrupted run's but for the audited step's share.

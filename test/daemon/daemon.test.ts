@@ -24,7 +24,15 @@ import {
 interface Status {
   job: { step: number; totalSteps: number; state: string; selections: number; trainer_pid: number | null };
   timeline: Array<{ rho: number }>;
-  totals: { flops: number; flops_full: number; energy_joules: number; emissions_grams: number } | null;
+  totals: {
+    flops: number;
+    flops_full: number;
+    selection_flops: number;
+    flops_saved_ratio: number;
+    energy_joules: number;
+    energy_joules_by_phase: Record<string, number>;
+    emissions_grams: number;
+  } | null;
   decision: { rho: number; pause: boolean; reason: string };
 }
 
@@ -89,7 +97,16 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
     const expected = weighted / steps;
     const measured = flops / full;
     assert.ok(Math.abs(measured / expected - 1) <= 0.05, `FLOPs ratio ${measured} vs expected ${expected}`);
-    assert.ok(metric(text, 'greentrainer_energy_joules_total', 'method="estimate"')! > 0);
+    assert.ok(metric(text, 'greentrainer_energy_joules_total', 'method="estimate",phase="train"')! > 0);
+    assert.ok(metric(text, 'greentrainer_energy_joules_total', 'method="estimate",phase="select"')! > 0);
+    // FLOPs saved net of re-selection, in /v1/status as in the counters.
+    const selectionFlops = metric(text, 'greentrainer_selection_flops_total', 'run="tiny"')!;
+    assert.ok(selectionFlops > 0, 're-selection FLOPs are counted');
+    const t = (await status(s)).totals!;
+    assert.ok(t.selection_flops >= selectionFlops);
+    const net = (t.flops_full - t.flops - t.selection_flops) / t.flops_full;
+    assert.ok(Math.abs(t.flops_saved_ratio - net) < 1e-9, `${t.flops_saved_ratio} vs ${net}`);
+    assert.ok(t.energy_joules_by_phase.select! > 0 && t.energy_joules_by_phase.train! > 0);
     assert.ok(metric(text, 'greentrainer_emissions_grams_total')! > 0);
     assert.ok(metric(text, 'greentrainer_emissions_avoided_grams_total')! > 0);
     // The floor the alert compares ρ with: the policy's rho_min (0.5 here) or the job's own floor.
@@ -234,6 +251,12 @@ describe('daemon: end to end on a tiny model and a replayed trace', function () 
         if ((await query(expr)).length === 0) empty.push(`${q.source}: ${expr}`);
       }
       assert.deepEqual(empty, [], 'dashboard queries without data');
+      const byPhase = queries.find((q) => q.source === 'Energy by phase')!;
+      const series = (await query(expandVariables(byPhase.expr))) as Array<{ metric: { phase: string } }>;
+      assert.ok(
+        series.some((x) => x.metric.phase === 'train'),
+        `energy by phase: ${JSON.stringify(series.map((x) => x.metric))}`,
+      );
     } finally {
       p.kill('SIGKILL');
     }

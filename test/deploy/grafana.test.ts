@@ -84,6 +84,7 @@ describe('grafana/dashboards/greentrainer.json', () => {
       'FLOPs saved, cumulative',
       'Executed FLOPs, % of full fine-tuning',
       'Power by device and method',
+      'Energy by phase',
       'Emissions and avoided CO₂',
       'Loss',
       'Step time and step rate',

@@ -7,6 +7,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,13 +111,31 @@ describe('deploy/systemd', () => {
       assert.equal(statSync(join(root, 'etc/greentrainer/credentials')).mode & 0o777, 0o700);
     });
 
-    it('accepts the opt-in RAPL snippet once the greentrainer group exists', () => {
+    it('opens the RAPL counters (package and sub-zones) to the greentrainer group with the opt-in snippet', () => {
+      const powercap = join(root, 'sys/class/powercap');
+      const counters = [
+        join(powercap, 'intel-rapl:0/energy_uj'),
+        join(powercap, 'intel-rapl:0/intel-rapl:0:0/energy_uj'),
+      ];
+      mkdirSync(join(powercap, 'intel-rapl:0/intel-rapl:0:0'), { recursive: true });
+      // As in sysfs: each sub-zone is also linked from the class folder.
+      symlinkSync('intel-rapl:0/intel-rapl:0:0', join(powercap, 'intel-rapl:0:0'));
+      for (const file of counters) {
+        writeFileSync(file, '123\n');
+        chmodSync(file, 0o400);
+      }
       const r = run('systemd-tmpfiles', [
         `--root=${root}`,
         '--create',
         join(systemdDir, 'greentrainer-rapl.tmpfiles.conf'),
       ]);
       assert.equal(r.status, 0, r.output);
+      const gid = Number(/^greentrainer:x:(\d+):/m.exec(readFileSync(join(root, 'etc/group'), 'utf8'))![1]);
+      for (const file of counters) {
+        const st = statSync(file);
+        assert.equal(st.mode & 0o777, 0o440, file);
+        if (process.getuid?.() === 0) assert.equal(st.gid, gid, file);
+      }
     });
   });
 });

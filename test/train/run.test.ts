@@ -7,7 +7,7 @@ import { RhoError } from '../../src/greentrainer/errors.js';
 import { DatasetError } from '../../src/train/data.js';
 import { readJob } from '../../src/train/job.js';
 import { TrainingRun } from '../../src/train/run.js';
-import type { RunEvent, StepEvent } from '../../src/train/run-events.js';
+import type { RunEvent, SelectionReport, StepEvent } from '../../src/train/run-events.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
 import { tinyJob } from '../helpers/tiny-job.js';
 import { losses, open, readAll, trainChild } from '../helpers/train-run.js';
@@ -42,7 +42,28 @@ describe('train/run: a job end to end', () => {
     assert.ok(existsSync(join(job.output, 'model', 'model.safetensors')));
     const saved = JSON.parse(readFileSync(join(job.output, 'report.json'), 'utf8'));
     assert.equal(saved.steps, 12);
-    assert.ok(saved.flops.saved_ratio > 0.3, `saved ${saved.flops.saved_ratio}`);
+    // ρ 0.6 saves over 30 % of the steps' FLOPs; 3 re-selections in 12 steps take back part of it.
+    const gross = 1 - saved.flops.training / saved.flops.full;
+    assert.ok(gross > 0.3, `saved ${gross} before re-selection`);
+    assert.ok(
+      saved.flops.saved_ratio > 0 && saved.flops.saved_ratio < gross,
+      `saved ${saved.flops.saved_ratio}`,
+    );
+    // Re-selection's importance passes are counted and netted from the FLOPs saved.
+    const selections = events.filter((e): e is SelectionReport => e.type === 'selection');
+    const fullStep = Math.max(...s.map((e) => e.fullFlops));
+    for (const x of selections) assert.ok(x.flops > 0 && x.flops <= fullStep, `selection ${x.flops} FLOPs`);
+    assert.equal(
+      report.flops.selection,
+      selections.reduce((a, x) => a + x.flops, 0),
+    );
+    const { training, selection, full } = report.flops;
+    assert.equal(report.flops.saved_ratio, (full - training - selection) / full);
+    // Each selection is reported as its own phase between training steps.
+    const phases = events.filter((e) => e.type === 'phase').map((e) => e.phase);
+    assert.deepEqual(phases.slice(0, 3), ['train', 'select', 'train']);
+    assert.equal(phases.filter((p) => p === 'select').length, 3);
+    assert.ok(phases.includes('checkpoint'));
   });
 
   it('applies setRho at the next step boundary with a re-selection, and stops on request with a checkpoint', async () => {
