@@ -41,6 +41,9 @@ const State = z.object({
     rho: z.number(),
     pendingRho: z.number().optional(),
     selected: z.array(z.string()).readonly(),
+    importance: z
+      .object({ scored: z.number().int().nonnegative(), scores: z.record(z.string(), z.number()) })
+      .optional(),
   }),
   cursor: z.object({ epoch: z.number().int().nonnegative(), index: z.number().int().nonnegative() }),
   touched: z.array(z.string()),

@@ -1,9 +1,11 @@
 /**
- * The GreenTrainer loop core: at the first step, every `intervalSteps` steps, and at the first step
- * boundary after `setRho`, it scores the tensors above the early-stop depth (Eq. 12), selects the
- * ones to train with the exact DP under ρ, and from then on computes gradients of those alone (the
- * tape prunes everything below the deepest one) and steps AdamW on them. Tensors that leave the
- * selection drop their AdamW state; tensors that stay keep theirs.
+ * The GreenTrainer loop core: at the first step and every `intervalSteps` steps it scores the
+ * tensors above the early-stop depth (Eq. 12) and selects the ones to train with the exact DP
+ * under ρ; at the first step boundary after `setRho` it selects again under the new ρ, on the
+ * interval's scores when they reach the new depth (else it scores afresh). From then on it
+ * computes gradients of the selected tensors alone (the tape prunes everything below the deepest
+ * one) and steps AdamW on them. Tensors that leave the selection drop their AdamW state; tensors
+ * that stay keep theirs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RhoError } from '../greentrainer/errors.js';
@@ -48,6 +50,8 @@ export interface TrainerState {
   readonly rho: number;
   readonly pendingRho?: number;
   readonly selected: readonly string[];
+  /** The importance scores of the last interval's selection, reused at ρ changes until the next one. */
+  readonly importance?: { readonly scored: number; readonly scores: Readonly<Record<string, number>> };
 }
 
 export interface SelectionEvent {
@@ -93,6 +97,12 @@ export class Trainer {
   private rho: number;
   private pendingRho: number | undefined;
   private selected: string[] = [];
+  /**
+   * Importance of the top `scored` tensors (backpropagation order), as the last scoring pass found
+   * it. A selection due only to a ρ change reuses it when it covers the new early-stop depth: ρ
+   * changes the budget, not what the tensors are worth, and a pass costs up to a full step.
+   */
+  private importance: { scored: number; scores: Map<string, number> } | undefined;
   private stepFlops = 0;
   /** Decoder blocks below the deepest selected tensor: their forward runs outside the tape. */
   private frozenLayers = 0;
@@ -153,6 +163,14 @@ export class Trainer {
       rho: this.rho,
       ...(this.pendingRho !== undefined ? { pendingRho: this.pendingRho } : {}),
       selected: [...this.selected],
+      ...(this.importance
+        ? {
+            importance: {
+              scored: this.importance.scored,
+              scores: Object.fromEntries(this.importance.scores),
+            },
+          }
+        : {}),
     };
   }
 
@@ -179,6 +197,9 @@ export class Trainer {
     this.stepCount = s.step;
     this.rho = s.rho;
     this.pendingRho = s.pendingRho;
+    this.importance = s.importance
+      ? { scored: s.importance.scored, scores: new Map(Object.entries(s.importance.scores)) }
+      : undefined;
   }
 
   /** Asks for a new ρ; it takes effect at the next step boundary. Checked now. */
@@ -321,7 +342,30 @@ export class Trainer {
       tensors.map((t) => t.tDy),
       budget,
     );
-    const candidates = tensors.slice(0, depth);
+    const reuse =
+      this.stepCount % this.o.intervalSteps !== 0 &&
+      this.importance !== undefined &&
+      this.importance.scored >= depth;
+    const scores = reuse ? this.importance!.scores : this.score(losses, depth);
+    const s = selectTensors({
+      tDy: tensors.map((t) => t.tDy),
+      tDw: tensors.map((t) => t.tDw),
+      // Tensors below the early-stop depth cannot fit the budget: their scores do not matter.
+      importance: tensors.map((t, k) => (k < depth ? (scores.get(t.name) ?? 0) : 0)),
+      budget,
+      ...(this.o.resolution ? { resolution: this.o.resolution } : {}),
+    });
+    if (s.status !== 'selected') {
+      throw new TrainingError(
+        `at ρ = ${this.rho} the selection is empty (${s.status}): no tensor can be trained within the budget`,
+      );
+    }
+    return { mask: Uint8Array.from(s.mask), scored: reuse ? 0 : depth };
+  }
+
+  /** Importance of the top `depth` tensors on `losses` (one pass per batch); kept for reuse. */
+  private score(losses: readonly BatchLoss[], depth: number): Map<string, number> {
+    const candidates = this.profile.tensors.slice(0, depth);
     const frozenLayers = frozenBlocks(
       this.spec,
       candidates.map((t) => t.name),
@@ -335,19 +379,8 @@ export class Trainer {
       // lr ranks the same; during warm-up the schedule gives 0 at step 0, which would rank nothing.
       lr: this.o.lr(this.stepCount) || 1,
     });
-    const s = selectTensors({
-      tDy: tensors.map((t) => t.tDy),
-      tDw: tensors.map((t) => t.tDw),
-      importance: tensors.map((t) => scores.get(t.name) ?? 0),
-      budget,
-      ...(this.o.resolution ? { resolution: this.o.resolution } : {}),
-    });
-    if (s.status !== 'selected') {
-      throw new TrainingError(
-        `at ρ = ${this.rho} the selection is empty (${s.status}): no tensor can be trained within the budget`,
-      );
-    }
-    return { mask: Uint8Array.from(s.mask), scored: depth };
+    this.importance = { scored: depth, scores };
+    return scores;
   }
 }
 

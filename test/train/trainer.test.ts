@@ -118,4 +118,46 @@ describe('train/trainer', () => {
     assert.equal(new Set(counts).size, 1);
     t.dispose();
   });
+
+  it('re-selects at a ρ change on the interval’s importance when it reaches the new depth, else scores afresh', () => {
+    const t = setup(0.6, 1000);
+    let passes = 0;
+    const loss = (pass?: LossPass) => {
+      passes++;
+      return t.loss(pass);
+    };
+    const first = t.trainer.step(loss).selection!;
+    assert.ok(first.scored > 0 && passes === 2, 'the first selection scores (one pass) and trains (one)');
+    // Lower ρ: a shallower depth, covered by the scores at 0.6: no importance pass.
+    t.trainer.setRho(0.5);
+    passes = 0;
+    const lower = t.trainer.step(loss).selection!;
+    assert.equal(lower.scored, 0);
+    assert.equal(passes, 1, 'only the training pass ran');
+    assert.ok(lower.tensors < first.tensors);
+    // The reused scores select what scoring afresh at the same step would have selected from them:
+    // back to 0.6, the same tensors as the first selection.
+    t.trainer.setRho(0.6);
+    const again = t.trainer.step(loss).selection!;
+    assert.equal(again.scored, 0);
+    assert.deepEqual(again.selected, first.selected);
+    // Raise ρ past the depth the scores reach: a new pass, to the new depth.
+    t.trainer.setRho(1);
+    passes = 0;
+    const higher = t.trainer.step(loss).selection!;
+    assert.ok(higher.scored > first.scored, `${higher.scored} scored`);
+    assert.equal(passes, 2);
+    // A checkpoint carries the scores: a trainer restored from it reuses them at the next ρ change.
+    const state = JSON.parse(JSON.stringify(t.trainer.state()));
+    const u = setup(1, 1000);
+    u.trainer.restore(state);
+    t.trainer.setRho(0.7);
+    u.trainer.setRho(0.7);
+    const a = t.trainer.step(t.loss).selection!;
+    const b = u.trainer.step(u.loss).selection!;
+    assert.equal(b.scored, 0);
+    assert.deepEqual(b.selected, a.selected);
+    t.dispose();
+    u.dispose();
+  });
 });
