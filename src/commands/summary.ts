@@ -17,7 +17,9 @@ export function formatSummary(s: Status): string {
     lines.push(
       `carbon ${c.provider}/${c.region}: ${c.reading.intensity} ${c.reading.unit} at ${c.reading.time}${c.stale ? ' (stale)' : ''}`,
     );
-  lines.push(`decision: ρ ${s.decision.rho}${s.decision.pause ? ', paused' : ''} — ${s.decision.reason}`);
+  lines.push(
+    `decision: ρ ${Number(s.decision.rho.toPrecision(6))}${s.decision.pause ? ', paused' : ''} — ${s.decision.reason}`,
+  );
   if (s.totals) {
     const t = s.totals;
     const phases = Object.entries(t.energy_joules_by_phase)

@@ -451,6 +451,7 @@ export class Daemon {
           rho: e.rho,
           tensors: e.tensors,
           depth: e.depth,
+          scored: e.scored,
           flops_ratio: e.flopsRatio,
           ms: Math.round(e.ms),
         });
