@@ -132,6 +132,7 @@ export function program(): Command {
     .requiredOption('-j, --job <file>', 'job YAML (see config/job.example.yaml)')
     .addOption(new Option('--rho <ρ>', 'FLOPs objective, overriding the job').argParser(rho))
     .option('--resume', 'continue from the newest complete checkpoint in the run folder', false)
+    .option('--restart', "remove the run folder's checkpoints and start from step 1", false)
     .addOption(new Option('--max-steps <n>', 'stop after n optimizer steps').argParser(integer(1)))
     .option('--no-eval', 'skip evaluation')
     .option('--json', 'print one JSON event per line instead of a progress bar', false)
@@ -188,7 +189,7 @@ export function program(): Command {
     .command('check')
     .description('validate policy files; errors name the file, line and column')
     .argument('<files...>', 'policy YAML files')
-    .action((files: string[]) => console.log(runPolicyCheck(files)));
+    .action((files: string[]) => runPolicyCheck(files));
   policy
     .command('simulate')
     .description(
@@ -234,6 +235,14 @@ export function program(): Command {
   cli.version(packageVersion());
   return cli;
 }
+
+/**
+ * A reader that went away (`train … | head -1`): later output is dropped, and the command runs to
+ * its end (a training run saves its model) and exits as it would have.
+ */
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+});
 
 try {
   await program().parseAsync();

@@ -15,6 +15,7 @@ export interface TrainOptions {
   readonly job: string;
   readonly rho?: number;
   readonly resume?: boolean;
+  readonly restart?: boolean;
   readonly maxSteps?: number;
   readonly eval?: boolean;
   readonly json?: boolean;
@@ -31,6 +32,7 @@ export async function runTrain(
   const view = o.json ? jsonView(out) : humanView(out);
   const run = TrainingRun.open(effective, {
     resume: o.resume ?? false,
+    restart: o.restart ?? false,
     ...(o.rho !== undefined ? { rho: o.rho } : {}),
     evaluate: o.eval ?? true,
     backend: backend.name,

@@ -142,8 +142,7 @@ function openShards(folder: string): SafetensorsReader[] {
   if (existsSync(index)) {
     let weightMap: Record<string, string>;
     try {
-      weightMap = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> })
-        .weight_map;
+      weightMap = (readJsonFile(index) as { weight_map: Record<string, string> }).weight_map;
       if (typeof weightMap !== 'object' || weightMap === null) throw new Error('no weight_map');
     } catch {
       throw new CheckpointError(index, 'expected JSON with a "weight_map" object');

@@ -17,9 +17,11 @@ import { writeSafetensors } from '../models/safetensors.js';
 import { TextTokenizer } from '../models/tokenizer.js';
 import { AdamW } from './adamw.js';
 import { BatchStream } from './batches.js';
+import type { CheckpointStore, LoadedCheckpoint } from './checkpoint-store.js';
 import { type CausalSequence, DatasetError, encodeCausal, padBatch } from './data.js';
 import { executedFlops } from './flops-audit.js';
 import { encodeOptions, type Job } from './job.js';
+import { checkJobModel } from './job-checks.js';
 import { linearLr } from './lr-schedule.js';
 import { Prefix } from './prefix.js';
 import { RunIoError } from './run-errors.js';
@@ -33,6 +35,8 @@ import { type SelectionEvent, Trainer, TrainingError } from './trainer.js';
 export interface RunOptions {
   /** Continue from the newest complete checkpoint in the run folder. */
   readonly resume?: boolean;
+  /** Remove the run folder's checkpoints and start from step 1 (never implied: it discards work). */
+  readonly restart?: boolean;
   /** ρ to start with instead of the job's (a resumed run switches at its next step). */
   readonly rho?: number;
   /** Raise a ρ below the job's trainable floor to it (the daemon) instead of refusing it (the CLI). */
@@ -77,8 +81,19 @@ export class TrainingRun {
 
   /** Opens a job: validates everything it reads before any step runs. */
   static open(job: Job, o: RunOptions): TrainingRun {
+    if (o.resume && o.restart)
+      throw new TrainingError('--resume and --restart exclude each other: choose one');
+    checkJobModel(job);
     const folder = RunFolder.lock(job.output, o.lockParent);
     try {
+      const store = folder.checkpoints(job.checkpoint.keep);
+      for (const path of store.clean())
+        o.emit({
+          type: 'log',
+          level: 'warn',
+          message: `removed ${path}, left by a checkpoint write that did not finish`,
+        });
+      const latest = startingPoint(store, job, o);
       const splits = loadSplits(job.dataset);
       const tok = TextTokenizer.load(job.model);
       const eosId = tok.eosId;
@@ -144,19 +159,6 @@ export class TrainingRun {
       const totals: Totals = { flops: 0, fullFlops: 0, trainSeconds: 0, lastLoss: null };
       const touched = new Set<string>();
       let resumedFrom: string | undefined;
-      const store = folder.checkpoints(job.checkpoint.keep);
-      for (const path of store.clean())
-        o.emit({
-          type: 'log',
-          level: 'warn',
-          message: `removed ${path}, left by a checkpoint write that did not finish`,
-        });
-      const latest = o.resume ? store.latest() : undefined;
-      if (!o.resume && store.folders().length > 0) {
-        throw new TrainingError(
-          `${job.output} already holds checkpoints: pass --resume to continue that run, or choose another output folder`,
-        );
-      }
       let s = stream;
       if (latest) {
         for (const skipped of latest.skipped)
@@ -485,6 +487,36 @@ export class TrainingRun {
       ...(model ? { model } : {}),
     };
   }
+}
+
+/**
+ * The checkpoint to resume from: with `resume`, the newest that loads (refusing when the folder
+ * holds checkpoints and none loads: starting over would discard them); with `restart`, none,
+ * after removing them; otherwise none, refusing a folder that holds checkpoints.
+ */
+function startingPoint(store: CheckpointStore, job: Job, o: RunOptions): LoadedCheckpoint | undefined {
+  const names = store.folders();
+  if (o.resume) {
+    const latest = store.latest();
+    if (latest || names.length === 0) return latest;
+    const why = names.map((n) => `  ${join(store.dir, n)}: ${store.verify(n)}`);
+    throw new TrainingError(
+      `${job.output}: no checkpoint can be resumed; each was left in place:\n${why.join('\n')}\n` +
+        'pass --restart instead of --resume to remove them and start from step 1',
+    );
+  }
+  if (names.length === 0) return undefined;
+  if (!o.restart)
+    throw new TrainingError(
+      `${job.output} already holds checkpoints: pass --resume to continue that run, --restart to discard it, or choose another output folder`,
+    );
+  store.removeAll();
+  o.emit({
+    type: 'log',
+    level: 'warn',
+    message: `--restart: removed ${names.length} checkpoint${names.length > 1 ? 's' : ''} from ${store.dir}`,
+  });
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {
