@@ -27,7 +27,9 @@ function statusUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`--url ${shown}: expected http://host:port (e.g. http://127.0.0.1:9464)`);
+    throw new Error(
+      `--url ${shown}: expected http://host:port with a port ≤ 65535 (e.g. http://127.0.0.1:9464)`,
+    );
   }
   if (url.username !== '' || url.password !== '')
     throw new Error(`--url ${shown}: remove the credentials; /v1/status needs none`);

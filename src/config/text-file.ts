@@ -98,19 +98,21 @@ function why(cause: unknown): string {
  * JSON.parse with a located message that never quotes the text: V8's messages show the bytes
  * around the error, which for a file that is not JSON (`/etc/passwd`) are its contents.
  */
-export function parseJsonText(text: string, what: string): unknown {
+export function parseJsonText(text: string, what: string, firstLine = 1): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
-    throw new InputFileError(`${what}: invalid JSON${locate(text, (cause as Error).message)}`, { cause });
+    throw new InputFileError(`${what}: invalid JSON${locate(text, (cause as Error).message, firstLine)}`, {
+      cause,
+    });
   }
 }
 
 /** " at line L, column C: problem" from V8's message, without the text V8 quotes. */
-function locate(text: string, message: string): string {
+function locate(text: string, message: string, firstLine: number): string {
   const at = (offset: number, problem: string) => {
     const before = text.slice(0, offset);
-    const line = before.split('\n').length;
+    const line = firstLine - 1 + before.split('\n').length;
     return ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}: ${problem}`;
   };
   const positioned = /^(.*) in JSON at position (\d+)/.exec(message);

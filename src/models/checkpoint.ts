@@ -4,7 +4,7 @@
  * is read, and creates the model only when everything has been read: a bad checkpoint leaves
  * nothing half-loaded. Saving writes the same layout, loadable by `from_pretrained`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../config/json-file.js';
 import type { ModelSpec, TensorSpec } from '../greentrainer/graph.js';

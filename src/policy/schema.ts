@@ -86,6 +86,23 @@ function planningIssues(horizonMs: number, intervalMs: number): PathIssue[] {
   ];
 }
 
+const isoTime = z.iso.datetime({ offset: true });
+
+/** An ISO time (kept as written), or a duration after the first evaluation in ms. */
+const deadline = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  if (typeof v === 'string' && isoTime.safeParse(v).success) return v;
+  const ms = durationMs.safeParse(v);
+  if (ms.success) return ms.data;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      typeof v === 'string' && /^\d{4}-/.test(v)
+        ? `expected an ISO time with an offset, e.g. 2026-12-01T18:00:00Z, got '${v}'`
+        : ms.error.issues[0]!.message,
+  });
+  return z.NEVER;
+});
+
 /** A problem at a path relative to the schema that finds it. */
 interface PathIssue {
   readonly path: PropertyKey[];
@@ -99,7 +116,7 @@ export const budgetMap = z
   .strictObject({
     type: z.literal('budget'),
     /** An ISO time, or a duration after the first evaluation (`72h`). */
-    deadline: z.union([z.iso.datetime({ offset: true }), durationMs]),
+    deadline,
     /** Quality target: the step-weighted mean ρ the job must keep; CO2e is minimised. */
     min_mean_rho: rho.optional(),
     /** Or: grams of CO2e the job's training may emit from now on; mean ρ is maximised. */

@@ -67,7 +67,7 @@ function parseLine(file: string, line: number, text: string): unknown {
   if (Buffer.byteLength(text) > SIZE_LIMITS.record)
     throw new DatasetError(tooLarge(`${file}:${line}`, 'record').message);
   try {
-    return parseJsonText(text, `${file}:${line}`);
+    return parseJsonText(text, file, line);
   } catch (error) {
     throw new DatasetError((error as Error).message, { cause: error });
   }

@@ -35,7 +35,7 @@ export function checkJobModel(job: Job): ModelSpec {
   const problems = [...lengthProblems(job, config, file), ...methodProblems(job, spec)];
   if (problems.length > 0)
     throw new JobError(
-      `job ${job.name} does not fit its model ${folder}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+      `the job does not fit its model ${folder}:\n${problems.map((p) => `  ${p}`).join('\n')}`,
     );
   return spec;
 }

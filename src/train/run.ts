@@ -84,6 +84,7 @@ export class TrainingRun {
     if (o.resume && o.restart)
       throw new TrainingError('--resume and --restart exclude each other: choose one');
     checkJobModel(job);
+    const splits = loadSplits(job.dataset);
     const folder = RunFolder.lock(job.output, o.lockParent);
     try {
       const store = folder.checkpoints(job.checkpoint.keep);
@@ -94,7 +95,6 @@ export class TrainingRun {
           message: `removed ${path}, left by a checkpoint write that did not finish`,
         });
       const latest = startingPoint(store, job, o);
-      const splits = loadSplits(job.dataset);
       const tok = TextTokenizer.load(job.model);
       const eosId = tok.eosId;
       if (eosId === undefined) throw new DatasetError(`${job.model}: the tokenizer has no eos_token`);
