@@ -17,7 +17,6 @@ import { writeSafetensors } from '../models/safetensors.js';
 import { TextTokenizer } from '../models/tokenizer.js';
 import { AdamW } from './adamw.js';
 import { BatchStream } from './batches.js';
-import type { CheckpointStore, LoadedCheckpoint } from './checkpoint-store.js';
 import { type CausalSequence, DatasetError, encodeCausal, padBatch } from './data.js';
 import { executedFlops } from './flops-audit.js';
 import { encodeOptions, type Job } from './job.js';
@@ -30,6 +29,7 @@ import type { EvaluationReport, RunEvent, RunReport } from './run-events.js';
 import { RunFolder } from './run-folder.js';
 import { restoreRun, snapshotRun, type Totals } from './run-state.js';
 import { loadSplits, type Splits } from './splits.js';
+import { startingPoint } from './starting-point.js';
 import { type SelectionEvent, Trainer, TrainingError } from './trainer.js';
 
 export interface RunOptions {
@@ -94,7 +94,7 @@ export class TrainingRun {
           level: 'warn',
           message: `removed ${path}, left by a checkpoint write that did not finish`,
         });
-      const latest = startingPoint(store, job, o);
+      const latest = startingPoint(store, job.output, o);
       const tok = TextTokenizer.load(job.model);
       const eosId = tok.eosId;
       if (eosId === undefined) throw new DatasetError(`${job.model}: the tokenizer has no eos_token`);
@@ -487,36 +487,6 @@ export class TrainingRun {
       ...(model ? { model } : {}),
     };
   }
-}
-
-/**
- * The checkpoint to resume from: with `resume`, the newest that loads (refusing when the folder
- * holds checkpoints and none loads: starting over would discard them); with `restart`, none,
- * after removing them; otherwise none, refusing a folder that holds checkpoints.
- */
-function startingPoint(store: CheckpointStore, job: Job, o: RunOptions): LoadedCheckpoint | undefined {
-  const names = store.folders();
-  if (o.resume) {
-    const latest = store.latest();
-    if (latest || names.length === 0) return latest;
-    const why = names.map((n) => `  ${join(store.dir, n)}: ${store.verify(n)}`);
-    throw new TrainingError(
-      `${job.output}: no checkpoint can be resumed; each was left in place:\n${why.join('\n')}\n` +
-        'pass --restart instead of --resume to remove them and start from step 1',
-    );
-  }
-  if (names.length === 0) return undefined;
-  if (!o.restart)
-    throw new TrainingError(
-      `${job.output} already holds checkpoints: pass --resume to continue that run, --restart to discard it, or choose another output folder`,
-    );
-  store.removeAll();
-  o.emit({
-    type: 'log',
-    level: 'warn',
-    message: `--restart: removed ${names.length} checkpoint${names.length > 1 ? 's' : ''} from ${store.dir}`,
-  });
-  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {
