@@ -4,8 +4,9 @@
  * Secrets come from an environment variable or a file (systemd `LoadCredential=` puts them in
  * `$CREDENTIALS_DIRECTORY/<name>`), never from the config file itself.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { readTextFile } from '../config/text-file.js';
 import { CarbonError } from './errors.js';
 
 const REDACTED = '[redacted]';
@@ -51,10 +52,9 @@ export function resolveSecret(
     const loose = looseMode(source.file);
     if (loose !== undefined) warn(loose);
     try {
-      value = readFileSync(source.file, 'utf8').trim();
+      value = readTextFile(source.file, 'config').trim();
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-      throw new CarbonError(provider, 'config', `cannot read the ${what} file ${source.file} (${code})`);
+      throw new CarbonError(provider, 'config', `the ${what} file: ${(cause as Error).message}`);
     }
   } else if (source.env !== undefined) {
     value = env[source.env]?.trim();

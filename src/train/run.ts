@@ -4,9 +4,10 @@
  * requests at step boundaries, evaluates, and writes the fine-tuned model and `report.json`.
  * It reports through `emit` only; the CLI and the daemon's trainer process decide what to show.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { readJsonFile } from '../config/json-file.js';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
 import { lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
@@ -432,7 +433,7 @@ export class TrainingRun {
   /** Writes the model, evaluates it and writes report.json; undefined when a stop cut the evaluation. */
   private async finish(before: EvaluationReport[] | undefined): Promise<RunReport | undefined> {
     const modelDir = join(this.job.output, 'model');
-    const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
+    const config = readJsonFile(join(this.job.model, 'config.json'));
     this.model.params.mergeLora();
     saveCausalLM(this.model, config, modelDir);
     const prefix = this.data.prefix;
