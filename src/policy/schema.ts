@@ -69,8 +69,8 @@ const removed = (message: string) =>
       if (v !== undefined) ctx.addIssue({ code: 'custom', message });
     });
 
-/** Below this, planning intervals are shorter than any provider's forecast step (5 min). */
-const MIN_INTERVAL_MS = 60_000;
+/** A second: the daemon polls no faster (tests replay traces at a planning step of seconds). */
+const MIN_INTERVAL_MS = 1000;
 /** Intervals one plan may hold: the planner allocates per interval (30m over 208 days). */
 export const MAX_PLAN_INTERVALS = 10_000;
 

@@ -109,7 +109,7 @@ const POLICY_ERRORS: ReadonlyArray<[string, RegExp]> = [
   ],
   ['deep-nesting.yaml', /:1:\d+: nested too deeply to read/],
   ['hysteresis-099.yaml', /:4:13: hysteresis: hysteresis is a relative band, at most 0\.5/],
-  ['interval-1ms.yaml', /:5:13: map\.interval: the planning interval must be at least 1m/],
+  ['interval-1ms.yaml', /:5:13: map\.interval: the planning interval must be at least 1s/],
   ['min-dwell-huge.yaml', /:2:12: min_dwell: a duration must be at most 3650d/],
   ['not-yaml.txt', /:2:9: Nested mappings are not allowed in compact mappings/],
   [
