@@ -2,19 +2,11 @@
 /**
  * `greentrainer <command>`: the command-line entry point. Parses arguments, runs one command,
  * prints its output, and turns any error into one message on stderr and a non-zero exit code.
+ * Each command's module is imported when it runs: `policy check` does not load TensorFlow.js.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROVIDER_NAMES } from './carbon/factory.js';
-import { runCarbon } from './commands/carbon.js';
-import { runDaemon } from './commands/daemon.js';
-import { runInfo } from './commands/info.js';
 import { packageVersion } from './commands/package-root.js';
-import { runPlan } from './commands/plan.js';
-import { runPolicyCheck, runPolicySimulate } from './commands/policy.js';
-import { runSelect } from './commands/select.js';
-import { runSetupNative } from './commands/setup-native.js';
-import { runStatus } from './commands/status.js';
-import { runTrain } from './commands/train.js';
 import { parseDurationMs } from './config/duration.js';
 import { DEFAULT_LORA_RANK, DEFAULT_PREFIX_LENGTH } from './greentrainer/schemes.js';
 import { DEFAULT_RESOLUTION } from './greentrainer/selector.js';
@@ -89,7 +81,10 @@ export function program(): Command {
     .option('--importance <file>', 'importance scores: JSON object name → score, or an array in tensor order')
     .option('--tensors', 'also list every tensor with its t_dy and t_dw', false)
     .option('--json', 'print JSON for scripts', false)
-    .action((o) => console.log(runPlan(o)));
+    .action(async (o) => {
+      const { runPlan } = await import('./commands/plan.js');
+      console.log(runPlan(o));
+    });
 
   cli
     .command('select')
@@ -102,7 +97,10 @@ export function program(): Command {
       new Option('--resolution <T_q>', 'FLOPs resolution (overrides the file)').argParser(integer(1)),
     )
     .option('--json', 'print JSON for scripts', false)
-    .action((o) => console.log(runSelect(o)));
+    .action(async (o) => {
+      const { runSelect } = await import('./commands/select.js');
+      console.log(runSelect(o));
+    });
 
   cli
     .command('info')
@@ -113,7 +111,10 @@ export function program(): Command {
     .option('-b, --batch <n>', 'sequences per step, for the estimate', integer(1), 4)
     .option('--sequence <tokens>', 'tokens per sequence, for the estimate', integer(1), 576)
     .option('--json', 'print JSON for scripts', false)
-    .action(async (o) => console.log(await runInfo(o)));
+    .action(async (o) => {
+      const { runInfo } = await import('./commands/info.js');
+      console.log(await runInfo(o));
+    });
 
   cli
     .command('setup-native')
@@ -124,7 +125,10 @@ export function program(): Command {
       '--from <path>',
       'a TensorFlow wheel, an installed tensorflow package folder, or a libtensorflow folder',
     )
-    .action((o) => runSetupNative(o, (line) => console.log(line)));
+    .action(async (o) => {
+      const { runSetupNative } = await import('./commands/setup-native.js');
+      await runSetupNative(o, (line) => console.log(line));
+    });
 
   cli
     .command('train')
@@ -132,10 +136,12 @@ export function program(): Command {
     .requiredOption('-j, --job <file>', 'job YAML (see config/job.example.yaml)')
     .addOption(new Option('--rho <ρ>', 'FLOPs objective, overriding the job').argParser(rho))
     .option('--resume', 'continue from the newest complete checkpoint in the run folder', false)
+    .option('--restart', "remove the run folder's checkpoints and start from step 1", false)
     .addOption(new Option('--max-steps <n>', 'stop after n optimizer steps').argParser(integer(1)))
     .option('--no-eval', 'skip evaluation')
     .option('--json', 'print one JSON event per line instead of a progress bar', false)
     .action(async (o) => {
+      const { runTrain } = await import('./commands/train.js');
       await runTrain(o);
     });
 
@@ -144,6 +150,7 @@ export function program(): Command {
     .description('run the carbon-aware training daemon: poll carbon data, decide ρ, train, serve metrics')
     .requiredOption('-c, --config <file>', 'daemon YAML (see config/daemon.example.yaml)')
     .action(async (o) => {
+      const { runDaemon } = await import('./commands/daemon.js');
       await runDaemon(o);
     });
 
@@ -152,7 +159,10 @@ export function program(): Command {
     .description("print a running daemon's status (reading, decision, job, FLOPs, energy, CO2)")
     .option('--url <url>', 'the daemon', 'http://127.0.0.1:9464')
     .option('--json', 'print the raw JSON', false)
-    .action(async (o) => console.log(await runStatus(o)));
+    .action(async (o) => {
+      const { runStatus } = await import('./commands/status.js');
+      console.log(await runStatus(o));
+    });
 
   cli
     .command('carbon')
@@ -181,14 +191,20 @@ export function program(): Command {
     .option('--retries <n>', 'attempts after the first (default 2)', integer(0))
     .option('--hours <h>', 'forecast horizon; 0 for the current reading only', integer(0), 24)
     .option('--json', 'print JSON for scripts', false)
-    .action(async (o) => console.log(await runCarbon(o, process.env, stderrLogger)));
+    .action(async (o) => {
+      const { runCarbon } = await import('./commands/carbon.js');
+      console.log(await runCarbon(o, process.env, stderrLogger));
+    });
 
   const policy = cli.command('policy').description('check and rehearse carbon policies (YAML)');
   policy
     .command('check')
     .description('validate policy files; errors name the file, line and column')
     .argument('<files...>', 'policy YAML files')
-    .action((files: string[]) => console.log(runPolicyCheck(files)));
+    .action(async (files: string[]) => {
+      const { runPolicyCheck } = await import('./commands/policy.js');
+      runPolicyCheck(files);
+    });
   policy
     .command('simulate')
     .description(
@@ -229,11 +245,22 @@ export function program(): Command {
     )
     .option('--chart <file.svg>', 'write an SVG chart of intensity, ρ and pauses over time')
     .option('--json', 'print JSON for scripts', false)
-    .action((file: string, o) => console.log(runPolicySimulate(file, o)));
+    .action(async (file: string, o) => {
+      const { runPolicySimulate } = await import('./commands/policy.js');
+      console.log(runPolicySimulate(file, o));
+    });
 
   cli.version(packageVersion());
   return cli;
 }
+
+/**
+ * A reader that went away (`train … | head -1`): later output is dropped, and the command runs to
+ * its end (a training run saves its model) and exits as it would have.
+ */
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+});
 
 try {
   await program().parseAsync();

@@ -37,7 +37,7 @@ export interface ProviderDeps {
 
 /** Reads a secret and registers its value for redaction. */
 function secret(d: ProviderDeps, provider: string, what: string, source: SecretSource): Secret {
-  const s = resolveSecret(provider, what, source, d.env);
+  const s = resolveSecret(provider, what, source, d.env, (message) => d.logger.warn(message, { provider }));
   d.secrets?.add(s.reveal());
   return s;
 }

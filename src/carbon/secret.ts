@@ -4,8 +4,9 @@
  * Secrets come from an environment variable or a file (systemd `LoadCredential=` puts them in
  * `$CREDENTIALS_DIRECTORY/<name>`), never from the config file itself.
  */
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { readTextFile } from '../config/text-file.js';
 import { CarbonError } from './errors.js';
 
 const REDACTED = '[redacted]';
@@ -44,14 +45,16 @@ export function resolveSecret(
   what: string,
   source: SecretSource,
   env: NodeJS.ProcessEnv,
+  warn: (message: string) => void = () => {},
 ): Secret {
   let value: string | undefined;
   if (source.file !== undefined) {
+    const loose = looseMode(source.file);
+    if (loose !== undefined) warn(loose);
     try {
-      value = readFileSync(source.file, 'utf8').trim();
+      value = readTextFile(source.file, 'config').trim();
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-      throw new CarbonError(provider, 'config', `cannot read the ${what} file ${source.file} (${code})`);
+      throw new CarbonError(provider, 'config', `the ${what} file: ${(cause as Error).message}`);
     }
   } else if (source.env !== undefined) {
     value = env[source.env]?.trim();
@@ -60,4 +63,21 @@ export function resolveSecret(
   if (value === undefined || value === '')
     throw new CarbonError(provider, 'config', `${what} is empty or not configured`);
   return new Secret(value);
+}
+
+/** Files already warned about: a reload reads the same file again and says nothing new. */
+const warned = new Set<string>();
+
+/** A warning, once per file, when others than its owner may read it (`chmod 600` fixes it). */
+function looseMode(file: string): string | undefined {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return undefined; // reading it fails next, with its reason
+  }
+  if ((mode & 0o077) === 0 || warned.has(file)) return undefined;
+  warned.add(file);
+  const octal = (mode & 0o777).toString(8).padStart(3, '0');
+  return `${file} is readable by ${mode & 0o007 ? 'every user' : 'its group'} (mode ${octal}): chmod 600 ${file}`;
 }

@@ -4,7 +4,7 @@
  * `{time, intensity}` or `{unit?, kind?, points: [...]}`. Times must increase; errors name the
  * file and line (CSV) or index (JSON).
  */
-import { readFileSync } from 'node:fs';
+import { parseJsonText, readTextFile } from '../config/text-file.js';
 import type { ForecastPoint, IntensityUnit, SignalKind } from './reading.js';
 
 export interface Trace {
@@ -22,9 +22,9 @@ export class TraceError extends Error {
 export function readTraceFile(path: string): Trace {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path, 'trace');
   } catch (cause) {
-    throw new TraceError(`cannot read trace ${path}: ${(cause as NodeJS.ErrnoException).code}`, { cause });
+    throw new TraceError(`trace ${(cause as Error).message}`, { cause });
   }
   return parseTrace(text, path);
 }
@@ -75,9 +75,9 @@ function fromCsv(text: string, source: string): Omit<Trace, 'source'> {
 function fromJson(text: string, source: string): Omit<Trace, 'source'> {
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text, source);
   } catch (cause) {
-    throw new TraceError(`${source}: invalid JSON: ${(cause as Error).message}`, { cause });
+    throw new TraceError((cause as Error).message, { cause });
   }
   const o = (Array.isArray(json) ? { points: json } : json) as Record<string, unknown>;
   if (!Array.isArray(o.points)) throw new TraceError(`${source}: expected an array or {points: [...]}`);

@@ -4,7 +4,8 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputFileError, readJsonFile } from '../config/json-file.js';
+import { readJsonFile } from '../config/json-file.js';
+import { InputFileError } from '../config/text-file.js';
 import { packageRoot } from './package-root.js';
 
 export interface ModelSource {

@@ -3,7 +3,9 @@
  * importance scores, which tensors GreenTrainer would train at ρ.
  */
 
-import { InputFileError, readJsonFile } from '../config/json-file.js';
+import { readJsonFile } from '../config/json-file.js';
+import { InputFileError } from '../config/text-file.js';
+import { contextLength } from '../greentrainer/architectures/hf-config.js';
 import { buildArchitecture } from '../greentrainer/architectures/index.js';
 import { type FlopsProfile, profileFlops, tensorOrder } from '../greentrainer/flops.js';
 import type { ModelSpec, Workload } from '../greentrainer/graph.js';
@@ -12,12 +14,13 @@ import {
   fullFineTuning,
   lora,
   maskFlops,
+  maxLoraRank,
   prefixTuning,
   type SchemeFlops,
   top2,
 } from '../greentrainer/schemes.js';
 import { type Selection, selectTensors } from '../greentrainer/selector.js';
-import { loadModelSource } from './model-source.js';
+import { loadModelSource, type ModelSource } from './model-source.js';
 import { formatFlops, formatTable, percent } from './table.js';
 
 export interface PlanOptions {
@@ -73,6 +76,7 @@ export interface PlanReport {
 export function runPlan(o: PlanOptions): string {
   const source = loadModelSource(o.model);
   const spec = buildArchitecture(source.config, source.file);
+  checkWorkload(source, spec, o);
   const workload = { batch: o.batch, inputLength: o.inputLength, outputLength: o.outputLength };
   const names = tensorOrder(spec).map((t) => t.name);
   const scores = o.importance ? readImportance(o.importance, names) : undefined;
@@ -122,6 +126,25 @@ export function buildPlan(
         }
       : {}),
   };
+}
+
+/** Refuses a workload the model cannot run: no tokens, more than its positions, a LoRA rank past its width. */
+function checkWorkload(source: ModelSource, spec: ModelSpec, o: PlanOptions): void {
+  const tokens = o.inputLength + o.outputLength;
+  const problems: string[] = [];
+  if (tokens === 0) problems.push('--input-length + --output-length is 0 tokens: a step needs at least one');
+  const context = contextLength(source.config);
+  if (context && tokens > context.tokens)
+    problems.push(
+      `--input-length + --output-length = ${tokens} tokens exceed the model's ${context.tokens} positions (${context.field} in ${source.file})`,
+    );
+  const maxRank = maxLoraRank(spec);
+  if (o.loraRank > maxRank)
+    problems.push(
+      `--lora-rank ${o.loraRank} exceeds ${maxRank}, the smallest dimension of the LoRA target weights`,
+    );
+  if (problems.length > 0)
+    throw new InputFileError(`plan for ${source.name}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
 function greenTrainer(

@@ -2,10 +2,12 @@
  * `greentrainer policy check` and `policy simulate`: validate policy files, and rehearse a policy
  * on a carbon trace — the ρ timeline, the FLOPs and CO2 it saves, and a chart.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { isMap, parseDocument } from 'yaml';
 import { readTraceFile, type Trace } from '../carbon/trace-file.js';
 import { formatDurationMs } from '../config/duration.js';
+import { InputFileError, readTextFile } from '../config/text-file.js';
+import { ConfigFileError } from '../config/yaml-file.js';
 import { readDaemonConfig } from '../daemon/config.js';
 import { readRunLog } from '../daemon/run-log.js';
 import { simulationChart } from '../policy/chart.js';
@@ -18,9 +20,31 @@ import { IntensityCurve } from '../schedule/intensity-curve.js';
 import { measuredCo2G, measureRun, type RunMeasurement } from './from-run.js';
 import { formatFlops, formatTable, percent } from './table.js';
 
-/** One line per file; throws (exit 1) listing every problem when any file is invalid. */
-export function runPolicyCheck(files: readonly string[]): string {
-  return files.map((file) => `${file}: ok (${describePolicy(readPolicyFile(file))})`).join('\n');
+/**
+ * Prints one line per valid file; then throws (exit 1) listing every problem of every invalid
+ * file. A budget deadline must lie ahead of `now`.
+ */
+export function runPolicyCheck(
+  files: readonly string[],
+  out: (line: string) => void = console.log,
+  now = new Date(),
+): void {
+  const failed: string[] = [];
+  for (const file of files) {
+    try {
+      out(`${file}: ok (${describePolicy(readPolicyFile(file, now))})`);
+    } catch (error) {
+      if (!(error instanceof ConfigFileError || error instanceof InputFileError)) throw error;
+      failed.push(error.message);
+    }
+  }
+  if (failed.length > 0)
+    throw new Error(
+      [
+        `${failed.length} of ${files.length} polic${files.length > 1 ? 'ies are' : 'y is'} invalid:`,
+        ...failed,
+      ].join('\n'),
+    );
 }
 
 export function describePolicy(p: Policy): string {
@@ -58,8 +82,8 @@ interface Setup {
 }
 
 export function runPolicySimulate(file: string, o: SimulateCommandOptions): string {
-  const policy = readPolicyOrDaemonConfig(file);
   const setup = o.fromRun ? fromRun(o.fromRun, o) : fromFlags(o);
+  const policy = readPolicyOrDaemonConfig(file, setup.input.start);
   const sim = simulate(policy, setup.trace, setup.input);
   if (o.chart)
     writeFileSync(
@@ -72,10 +96,10 @@ export function runPolicySimulate(file: string, o: SimulateCommandOptions): stri
 }
 
 /** A policy file, or a daemon config (its `policy:` block), as `policy simulate` takes either. */
-function readPolicyOrDaemonConfig(file: string): Policy {
-  const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
-  const daemon = typeof doc === 'object' && doc !== null && 'policy' in doc && 'job' in doc;
-  return daemon ? readDaemonConfig(file).policy : readPolicyFile(file);
+function readPolicyOrDaemonConfig(file: string, start: Date): Policy {
+  const doc = parseDocument(readTextFile(file, 'config'));
+  const daemon = isMap(doc.contents) && doc.has('policy') && doc.has('job');
+  return daemon ? readDaemonConfig(file, start).policy : readPolicyFile(file, start);
 }
 
 function fromFlags(o: SimulateCommandOptions): Setup {

@@ -17,6 +17,7 @@ export interface TrainOptions {
   readonly job: string;
   readonly rho?: number;
   readonly resume?: boolean;
+  readonly restart?: boolean;
   readonly maxSteps?: number;
   readonly eval?: boolean;
   readonly json?: boolean;
@@ -46,6 +47,7 @@ export async function runTrain(
   };
   const run = TrainingRun.open(effective, {
     resume: o.resume ?? false,
+    restart: o.restart ?? false,
     ...(o.rho !== undefined ? { rho: o.rho } : {}),
     evaluate: o.eval ?? true,
     backend: backend.name,

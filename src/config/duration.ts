@@ -21,12 +21,21 @@ export function parseDurationMs(text: string): number | undefined {
   return end === s.length ? total : undefined;
 }
 
+/** Ten years: longer durations are typos, and past ~10⁸ days they are no longer valid dates. */
+const MAX_DURATION_MS = 3650 * 86_400_000;
+
 /** A zod schema: a duration string or seconds → milliseconds. */
 export const durationMs = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v * 1000;
-  const ms = parseDurationMs(v);
+  const ms = typeof v === 'number' ? v * 1000 : parseDurationMs(v);
   if (ms === undefined) {
     ctx.addIssue({ code: 'custom', message: `expected a duration like 90s, 15m or 1h30m, got '${v}'` });
+    return z.NEVER;
+  }
+  if (!(ms <= MAX_DURATION_MS)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `a duration must be at most ${formatDurationMs(MAX_DURATION_MS)}`,
+    });
     return z.NEVER;
   }
   return ms;

@@ -1,8 +1,9 @@
 /**
- * Reading YAML configs (jobs, daemon configs) against a zod schema, with errors that name the
- * file, the line and column of the offending node, the field and what was expected.
+ * Reading YAML configs (jobs, daemon configs, policies) against a zod schema, under the config
+ * size limit, with errors that name the file, the line and column of the offending node, the
+ * field and what was expected. A document that is not a map of the schema's keys (a file that is
+ * not a config at all: `/etc/shadow`) is refused without quoting any of it.
  */
-import { readFileSync } from 'node:fs';
 import {
   type Document,
   isMap,
@@ -13,9 +14,10 @@ import {
   LineCounter,
   type Node,
   parseDocument,
+  visit,
 } from 'yaml';
-import type { z } from 'zod';
-import { InputFileError } from './json-file.js';
+import { z } from 'zod';
+import { readTextFile } from './text-file.js';
 
 /** One problem in a config file, located. */
 export interface ConfigIssue {
@@ -41,17 +43,26 @@ export class ConfigFileError extends Error {
   }
 }
 
-export interface YamlOptions {
+/** A rule that needs more than the document (the time now): returns its problems by path. */
+export type ConfigCheck<T> = (value: T) => ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>;
+
+export interface YamlOptions<T = unknown> {
   /** Accept the document either as the schema's shape or wrapped in this one top-level key. */
   readonly optionalRoot?: string;
+  /** What the file holds, for messages ("policy"). */
+  readonly what?: string;
+  readonly check?: ConfigCheck<T>;
 }
+
+/** YAML's own messages for input it cannot follow, reworded to say what is wrong with the file. */
+const TOO_DEEP = 'nested too deeply to read (configs are a few levels deep)';
 
 /** Parses `text` (from `file`) and validates it with `schema`. */
 export function parseYamlConfig<S extends z.ZodType>(
   text: string,
   file: string,
   schema: S,
-  options: YamlOptions = {},
+  options: YamlOptions<z.output<S>> = {},
 ): z.output<S> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -59,50 +70,99 @@ export function parseYamlConfig<S extends z.ZodType>(
     const p = lines.linePos(offset);
     return { file, line: p.line, column: p.col };
   };
-  if (doc.errors.length > 0) {
-    throw new ConfigFileError(
+  const fail = (issues: Array<Omit<ConfigIssue, 'file' | 'line' | 'column'> & { offset: number }>) =>
+    new ConfigFileError(
       file,
-      doc.errors.map((e) => ({ path: '', ...at(e.pos[0]), message: e.message.split('\n')[0]! })),
+      issues.map(({ offset, ...i }) => ({ ...i, ...at(offset) })),
+      options.what,
+    );
+  if (doc.errors.length > 0) {
+    throw fail(
+      doc.errors.map((e) => ({
+        path: '',
+        offset: e.pos[0],
+        message: /call stack/.test(e.message) ? TOO_DEEP : e.message.split('\n')[0]!,
+      })),
     );
   }
   const root = options.optionalRoot;
   const wrapped =
     root !== undefined && isMap(doc.contents) && doc.contents.items.length === 1 && doc.has(root);
   const prefix = wrapped ? [root] : [];
-  const json = (doc.toJS() ?? {}) as Record<string, unknown>;
-  const parsed = schema.safeParse(wrapped ? json[root] : json);
-  if (parsed.success) return parsed.data;
-  throw new ConfigFileError(
-    file,
-    parsed.error.issues.map((issue) => {
-      const path = [...prefix, ...issue.path.map(String)];
-      const unknown = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const shown = unknown.length > 0 ? [...path, unknown[0]!] : path;
-      const message =
-        unknown.length > 0
-          ? `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`
-          : issue.message;
-      return { path: shown.join('.'), ...at(offsetOf(doc, path, unknown[0])), message };
-    }),
-  );
+  const json = toJS(doc, fail);
+  const value = wrapped ? (json as Record<string, unknown>)[root] : json;
+  const foreign = notThisKindOfFile(value, schema, options.what ?? 'config');
+  if (foreign) throw fail([{ path: prefix.join('.'), offset: 0, message: foreign }]);
+  const parsed = schema.safeParse(value);
+  const located = (path: readonly PropertyKey[], message: string, unknown: readonly string[] = []) => {
+    const full = [...prefix, ...path.map(String)];
+    const shown = unknown.length > 0 ? [...full, unknown[0]!] : full;
+    return { path: shown.join('.'), offset: offsetOf(doc, full, unknown[0]), message };
+  };
+  if (!parsed.success) {
+    throw fail(
+      parsed.error.issues.map((issue) => {
+        const unknown = issue.code === 'unrecognized_keys' ? issue.keys : [];
+        const message =
+          unknown.length > 0
+            ? `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}`
+            : issue.message;
+        return located(issue.path, message, unknown);
+      }),
+    );
+  }
+  const problems = options.check?.(parsed.data) ?? [];
+  if (problems.length > 0) throw fail(problems.map((p) => located(p.path, p.message)));
+  return parsed.data;
+}
+
+/** The document as plain data; an alias bomb or a nesting too deep is a located error. */
+function toJS(
+  doc: Document,
+  fail: (issues: Array<{ path: string; offset: number; message: string }>) => ConfigFileError,
+): unknown {
+  try {
+    return doc.toJS() ?? {};
+  } catch (error) {
+    if (!(error instanceof ReferenceError || error instanceof RangeError)) throw error;
+    let offset = 0;
+    if (error instanceof ReferenceError)
+      visit(doc, {
+        Alias(_, node) {
+          offset = node.range?.[0] ?? 0;
+          return visit.BREAK;
+        },
+      });
+    const message =
+      error instanceof ReferenceError
+        ? 'too many alias expansions (*name): a YAML alias bomb? Write the values out'
+        : TOO_DEEP;
+    throw fail([{ path: '', offset, message }]);
+  }
+}
+
+/**
+ * Why `value` is not a document of this kind at all (a scalar, a list, or a map with none of the
+ * schema's keys), or undefined. Names no key of the document: it may be a line of a secret file.
+ */
+function notThisKindOfFile(value: unknown, schema: z.ZodType, what: string): string | undefined {
+  if (!(schema instanceof z.ZodObject)) return undefined;
+  const keys = Object.keys(schema.shape as Record<string, unknown>);
+  const expected = `expected a ${what}: a YAML map with keys such as ${keys.slice(0, 4).join(', ')}`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return expected;
+  const own = Object.keys(value);
+  if (own.length > 0 && !own.some((k) => keys.includes(k)))
+    return `${expected}; none of its ${own.length} top-level key${own.length > 1 ? 's is one' : ' is one'}`;
+  return undefined;
 }
 
 /** Reads and validates a YAML file. */
 export function readYamlConfig<S extends z.ZodType>(
   file: string,
   schema: S,
-  options: YamlOptions = {},
+  options: YamlOptions<z.output<S>> = {},
 ): z.output<S> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new InputFileError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : String(cause)}`, {
-      cause,
-    });
-  }
-  return parseYamlConfig(text, file, schema, options);
+  return parseYamlConfig(readTextFile(file, 'config'), file, schema, options);
 }
 
 /** Where the deepest node on `path` starts; for an unknown key, the key itself. 0: the document. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { carbonConfigSchema } from '../carbon/config.js';
 import { durationMs } from '../config/duration.js';
 import { readYamlConfig } from '../config/yaml-file.js';
-import { policySchema } from '../policy/schema.js';
+import { policySchema, policyTimeIssues } from '../policy/schema.js';
 import { JobConfig, resolvePaths } from '../train/job.js';
 
 const Listen = z
@@ -17,7 +17,8 @@ const Listen = z
   .transform((s) => {
     const i = s.lastIndexOf(':');
     return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
-  });
+  })
+  .refine((l) => l.port <= 65_535, { message: 'expected a port from 0 to 65535' });
 
 /** How often carbon data is polled unless `carbon.poll` says otherwise. */
 export const DEFAULT_POLL = '*/5 * * * *';
@@ -79,8 +80,12 @@ export const DaemonConfig = z.strictObject({
 
 export type DaemonConfig = z.output<typeof DaemonConfig>;
 
-export function readDaemonConfig(file: string): DaemonConfig {
-  const c = readYamlConfig(file, DaemonConfig);
+/** Reads a daemon config; a budget deadline must lie ahead of `now`. */
+export function readDaemonConfig(file: string, now = new Date()): DaemonConfig {
+  const c = readYamlConfig(file, DaemonConfig, {
+    what: 'daemon config',
+    check: (d) => policyTimeIssues(d.policy, now).map((i) => ({ ...i, path: ['policy', ...i.path] })),
+  });
   const base = dirname(resolve(file));
   const carbon =
     c.carbon.provider === 'trace' ? { ...c.carbon, file: resolve(base, c.carbon.file) } : c.carbon;

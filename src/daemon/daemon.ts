@@ -199,7 +199,7 @@ export class Daemon {
     let forecast: ForecastFeed;
     let token: string | undefined;
     try {
-      next = readDaemonConfig(this.configFile);
+      next = readDaemonConfig(this.configFile, this.now());
       token = this.readToken(next);
       const same = feedKey(next) === feedKey(this.config);
       source = same ? this.source : this.buildSource(next);
@@ -257,7 +257,9 @@ export class Daemon {
     if (!file && !env) return undefined;
     const dir = process.env.CREDENTIALS_DIRECTORY ?? dirname(resolve(this.configFile));
     const path = file ? (isAbsolute(file) ? file : join(dir, file)) : undefined;
-    return resolveSecret('server', 'control token', { env, file: path }, process.env).reveal();
+    return resolveSecret('server', 'control token', { env, file: path }, process.env, (message) =>
+      this.d.logger.warn(message, { setting: 'server.token_file' }),
+    ).reveal();
   }
 
   private useToken(token: string | undefined): void {

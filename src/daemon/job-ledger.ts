@@ -12,7 +12,8 @@
  *
  * Written by rename (never half-written), without fsync: a power cut may lose the last entries.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { readJsonFile } from '../config/json-file.js';
 import { RunIoError } from '../train/run-errors.js';
 import type { Phase } from '../train/run-events.js';
 
@@ -43,7 +44,7 @@ export class JobLedger {
   load(): this {
     if (!existsSync(this.file)) return this;
     try {
-      const j = JSON.parse(readFileSync(this.file, 'utf8')) as {
+      const j = readJsonFile(this.file, 'state') as {
         latest?: LedgerEntry;
         checkpoints?: LedgerEntry[];
       };

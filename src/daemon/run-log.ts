@@ -5,8 +5,9 @@
  * the machine and to compare its prediction with what happened. Appending never throws: a full
  * disk costs the log, not the daemon (the failure is reported once through `onError`).
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonText, readTextFile } from '../config/text-file.js';
 import type { RunEvent } from '../train/run-events.js';
 
 export type RunLogRecord =
@@ -137,18 +138,16 @@ export function readRunLog(folder: string): RunLogRecord[] {
   const file = join(folder, RUN_LOG);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readTextFile(file, 'state');
   } catch (error) {
-    throw new Error(
-      `cannot read ${file} (${(error as NodeJS.ErrnoException).code}): is it a run folder the daemon wrote?`,
-    );
+    throw new Error(`${(error as Error).message}: is it a run folder the daemon wrote?`);
   }
   const lines = text.split('\n');
   // A daemon killed mid-append leaves at most its last line short: skip that one only.
   return lines.flatMap((line, k) => {
     if (line.trim() === '') return [];
     try {
-      const r = JSON.parse(line) as RunLogRecord;
+      const r = parseJsonText(line, 'the line') as RunLogRecord;
       if (typeof r.type !== 'string' || typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)))
         throw new Error('expected {type, time, …}');
       return [r];

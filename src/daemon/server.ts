@@ -51,7 +51,7 @@ export class HttpServer {
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error) => reject(listenError(this.o.host, this.o.port, error)));
       server.listen(this.o.port, this.o.host, () => resolve());
     });
     return server.address() as AddressInfo;
@@ -148,4 +148,20 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 function send(res: ServerResponse, code: number, body: unknown): void {
   res.writeHead(code, { 'content-type': 'application/json' });
   res.end(`${JSON.stringify(body)}\n`);
+}
+
+/** Node's listen errors, as what to change in `server.listen`. */
+function listenError(host: string, port: number, error: Error): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the port is in use by another process'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'the host name does not resolve'
+        : code === 'EADDRNOTAVAIL'
+          ? 'the host is not an address of this machine'
+          : code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges)'
+            : (code ?? error.message);
+  return new Error(`server.listen ${host}:${port}: cannot listen: ${why}`, { cause: error });
 }

@@ -87,6 +87,11 @@ export function lora(spec: ModelSpec, profile: FlopsProfile, rank = DEFAULT_LORA
   return scheme(profile, forward, profile.dyBefore[deepest]! + adapters);
 }
 
+/** The largest LoRA rank the model takes: the smallest dimension of its target weights. */
+export function maxLoraRank(spec: ModelSpec): number {
+  return Math.min(...spec.loraTargets.map((op) => Math.min(op.inFeatures, op.outFeatures)));
+}
+
 /** Default number of prefix positions per attention layer. */
 export const DEFAULT_PREFIX_LENGTH = 10;
 

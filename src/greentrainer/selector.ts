@@ -52,6 +52,23 @@ export interface Selection {
 
 export const DEFAULT_RESOLUTION = 10_000;
 
+/**
+ * N × T_q a problem may have: the decision bitset takes N·T_q bits, 2^30 of them 128 MiB
+ * (OPT-2.7B's 516 tensors at the default T_q take 5·10⁶).
+ */
+export const MAX_SELECTION_CELLS = 2 ** 30;
+
+/** Why `tensors` × `resolution` is too large to solve, or undefined when it fits. */
+export function selectionSizeProblem(tensors: number, resolution: number): string | undefined {
+  const cells = tensors * resolution;
+  if (cells <= MAX_SELECTION_CELLS) return undefined;
+  const mib = Math.ceil(cells / 8 / 2 ** 20);
+  return (
+    `${tensors} tensors × resolution ${resolution} = ${cells.toExponential(2)} exceeds the selector's limit ` +
+    `of N × T_q ≤ 2^30 (its decision bits would take ${mib} MiB): use a resolution ≤ ${Math.floor(MAX_SELECTION_CELLS / Math.max(1, tensors))}`
+  );
+}
+
 /** The paper's σ(m) cost of a mask: Σ m_k·t_dw[k] + Σ_{k ≤ deepest selected} t_dy[k]. */
 export function selectionCost(
   tDy: ArrayLike<number>,
@@ -102,6 +119,9 @@ export function validateProblem(p: SelectionProblem): Issue[] {
       path: 'resolution',
       message: `expected an integer in [1, 10^7], got ${JSON.stringify(r)}`,
     });
+  } else {
+    const tooLarge = selectionSizeProblem(p.importance.length, r);
+    if (tooLarge) issues.push({ path: 'resolution', message: tooLarge });
   }
   return issues;
 }

@@ -4,7 +4,7 @@
  * is read, and creates the model only when everything has been read: a bad checkpoint leaves
  * nothing half-loaded. Saving writes the same layout, loadable by `from_pretrained`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../config/json-file.js';
 import type { ModelSpec, TensorSpec } from '../greentrainer/graph.js';
@@ -163,8 +163,7 @@ function openShards(folder: string): SafetensorsReader[] {
   if (existsSync(index)) {
     let weightMap: Record<string, string>;
     try {
-      weightMap = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> })
-        .weight_map;
+      weightMap = (readJsonFile(index) as { weight_map: Record<string, string> }).weight_map;
       if (typeof weightMap !== 'object' || weightMap === null) throw new Error('no weight_map');
     } catch {
       throw new CheckpointError(index, 'expected JSON with a "weight_map" object');

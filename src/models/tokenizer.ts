@@ -39,7 +39,7 @@ export class TextTokenizer {
     const configFile = join(folder, 'tokenizer_config.json');
     const config = (existsSync(configFile) ? readJsonFile(configFile) : {}) as SpecialTokens;
     try {
-      return new TextTokenizer(new Tokenizer(readJsonFile(file) as object, config), config);
+      return new TextTokenizer(new Tokenizer(readJsonFile(file, 'tokenizer') as object, config), config);
     } catch (cause) {
       throw new TokenizerFileError(`${file}: cannot build the tokenizer: ${(cause as Error).message}`, {
         cause,

@@ -3,9 +3,10 @@
  * top-level key. Every problem, from a YAML syntax error to a ρ outside (0, 1], is reported as
  * `file:line:col: path: message` (src/config/yaml-file.ts).
  */
-import { readFileSync } from 'node:fs';
+
+import { readTextFile } from '../config/text-file.js';
 import { ConfigFileError, type ConfigIssue, parseYamlConfig } from '../config/yaml-file.js';
-import { type Policy, policySchema } from './schema.js';
+import { type Policy, policySchema, policyTimeIssues } from './schema.js';
 
 export type PolicyIssue = ConfigIssue;
 
@@ -16,23 +17,19 @@ export class PolicyFileError extends ConfigFileError {
   }
 }
 
-export function readPolicyFile(file: string): Policy {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new PolicyFileError(file, [
-      { file, line: 0, column: 0, path: '', message: `cannot read: ${code}` },
-    ]);
-  }
-  return parsePolicy(text, file);
+/** Reads a policy file; with `now`, its deadline must also lie ahead of it. */
+export function readPolicyFile(file: string, now?: Date): Policy {
+  return parsePolicy(readTextFile(file, 'config'), file, now);
 }
 
 /** Parses and validates policy YAML; `file` names it in errors. */
-export function parsePolicy(text: string, file: string): Policy {
+export function parsePolicy(text: string, file: string, now?: Date): Policy {
   try {
-    return parseYamlConfig(text, file, policySchema, { optionalRoot: 'policy' });
+    return parseYamlConfig(text, file, policySchema, {
+      optionalRoot: 'policy',
+      what: 'policy',
+      ...(now ? { check: (p: Policy) => policyTimeIssues(p, now) } : {}),
+    });
   } catch (error) {
     if (error instanceof ConfigFileError) throw new PolicyFileError(file, error.issues);
     throw error;

@@ -29,6 +29,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile } from '../config/json-file.js';
 import { SafetensorsReader, type TensorToWrite, writeSafetensors } from '../models/safetensors.js';
 import { CheckpointSpaceError, RunIoError } from './run-errors.js';
 
@@ -174,6 +175,14 @@ export class CheckpointStore {
     return undefined;
   }
 
+  /** Removes every checkpoint and LATEST (a restart that discards the run). */
+  removeAll(): void {
+    for (const name of [...this.folders(), LATEST])
+      io('remove', join(this.dir, name), () =>
+        rmSync(join(this.dir, name), { recursive: true, force: true }),
+      );
+  }
+
   /** Checkpoint folder names, oldest first. */
   folders(): string[] {
     if (!existsSync(this.dir)) return [];
@@ -228,11 +237,18 @@ function freeBytes(dir: string): number {
 function load(path: string): Omit<LoadedCheckpoint, 'path' | 'skipped'> {
   const manifestFile = join(path, MANIFEST);
   if (!existsSync(manifestFile)) throw new Error('no MANIFEST.json (incomplete checkpoint)');
-  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+  const manifest = readJsonFile(manifestFile, 'state') as {
     format: number;
     step: number;
     files: Record<string, { bytes: number; sha256: string }>;
-  };
+  } | null;
+  if (
+    typeof manifest !== 'object' ||
+    manifest === null ||
+    typeof manifest.files !== 'object' ||
+    manifest.files === null
+  )
+    throw new Error('MANIFEST.json is not a checkpoint manifest ({format, step, files})');
   if (manifest.format !== FORMAT) throw new Error(`checkpoint format ${manifest.format}, expected ${FORMAT}`);
   for (const f of FILES) {
     const want = manifest.files[f];
@@ -246,7 +262,7 @@ function load(path: string): Omit<LoadedCheckpoint, 'path' | 'skipped'> {
     step: manifest.step,
     weights: readAll(join(path, FILES[0])),
     optimizer: readAll(join(path, FILES[1])),
-    state: JSON.parse(readFileSync(join(path, FILES[2]), 'utf8')),
+    state: readJsonFile(join(path, FILES[2]), 'state'),
   };
 }
 

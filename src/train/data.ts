@@ -5,7 +5,7 @@
  * prompts for decoder-only and encoder-decoder models, source truncation so the prompt fits, loss on
  * the target tokens only, and seeded shuffling.
  */
-import { readFileSync } from 'node:fs';
+import { parseJsonText, readTextFile, SIZE_LIMITS, tooLarge } from '../config/text-file.js';
 
 export interface Example {
   readonly source: string;
@@ -39,14 +39,17 @@ export class DatasetError extends Error {
   override readonly name = 'DatasetError';
 }
 
-/** Reads examples, failing on the first malformed record with its file and line. */
+/**
+ * Reads examples, failing on the first malformed record with its file and line. A JSON file, and
+ * each JSONL line, is held to its size limit; messages never quote a record.
+ */
 export function readExamples(
   file: string,
   fields: DatasetFields | RecordReader,
   format: DatasetFormat = 'jsonl',
 ): Example[] {
   const read = typeof fields === 'function' ? fields : fieldReader(fields);
-  const text = readFileSync(file, 'utf8');
+  const text = readDataset(file);
   const records: Array<[number, unknown]> =
     format === 'json'
       ? parseJsonArray(file, text).map((r, i) => [i + 1, r])
@@ -66,20 +69,30 @@ export function readExamples(
   return examples;
 }
 
-function parseLine(file: string, line: number, text: string): unknown {
+function readDataset(file: string): string {
   try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new DatasetError(`${file}:${line}: invalid JSON (${(cause as Error).message})`);
+    return readTextFile(file, 'dataset');
+  } catch (error) {
+    throw new DatasetError((error as Error).message, { cause: error });
+  }
+}
+
+function parseLine(file: string, line: number, text: string): unknown {
+  if (Buffer.byteLength(text) > SIZE_LIMITS.record)
+    throw new DatasetError(tooLarge(`${file}:${line}`, 'record').message);
+  try {
+    return parseJsonText(text, file, line);
+  } catch (error) {
+    throw new DatasetError((error as Error).message, { cause: error });
   }
 }
 
 function parseJsonArray(file: string, text: string): unknown[] {
   let value: unknown;
   try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new DatasetError(`${file}: invalid JSON (${(cause as Error).message})`);
+    value = parseJsonText(text, file);
+  } catch (error) {
+    throw new DatasetError((error as Error).message, { cause: error });
   }
   if (!Array.isArray(value)) throw new DatasetError(`${file}: expected a JSON array of records`);
   return value;

@@ -118,5 +118,5 @@ export function resolvePaths(job: Job, base: string): Job {
 
 /** Reads and validates a job file. */
 export function readJob(file: string): Job {
-  return resolvePaths(readYamlConfig(file, JobConfig), dirname(resolve(file)));
+  return resolvePaths(readYamlConfig(file, JobConfig, { what: 'job' }), dirname(resolve(file)));
 }

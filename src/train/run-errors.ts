@@ -17,9 +17,16 @@ export class RunIoError extends Error {
     readonly path: string,
     cause: unknown,
   ) {
-    super(`${operation} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${operation} ${path}: ${describe(cause)}`, { cause });
     this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
   }
+}
+
+/** Node's "EACCES: permission denied, mkdir '/x'" without the repeated call and path. */
+function describe(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const m = /^(E[A-Z]+: [^,]+), \w+ '.*'$/s.exec(cause.message);
+  return m ? m[1]! : cause.message;
 }
 
 /** Not enough free space for the next checkpoint (its size known from the previous one). */

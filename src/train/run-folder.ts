@@ -41,7 +41,7 @@ export class RunFolder {
     try {
       mkdirSync(path, { recursive: true });
     } catch (error) {
-      throw new RunIoError('mkdir', path, error);
+      throw new RunIoError('create the run folder (job output)', path, error);
     }
     const owner = readOwner(lockFile);
     if (owner !== undefined && owner.pid !== process.pid && alive(owner.pid)) {

@@ -95,7 +95,14 @@ export function snapshotRun(p: RunParts & { cursor: Cursor }): CheckpointData {
 /** Puts a checkpoint back into freshly built parts; returns the data stream at its cursor. */
 export function restoreRun(c: LoadedCheckpoint, p: RunParts): BatchStream {
   const parsed = State.safeParse(c.state);
-  if (!parsed.success) throw new TrainingError(`${c.path}/state.json: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new TrainingError(
+      `${c.path}/state.json: not the state of a greentrainer checkpoint (${field}${issue.message}); ` +
+        'remove this checkpoint folder to resume from an older one, or pass --restart',
+    );
+  }
   const s = parsed.data;
   const want = fingerprint(p.job, p.trainExamples);
   const differs = Object.keys(want).filter((k) => s.fingerprint[k] !== want[k]);

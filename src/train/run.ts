@@ -4,9 +4,10 @@
  * requests at step boundaries, evaluates, and writes the fine-tuned model and `report.json`.
  * It reports through `emit` only; the CLI and the daemon's trainer process decide what to show.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { readJsonFile } from '../config/json-file.js';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
 import { importanceFlops, lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
@@ -19,6 +20,7 @@ import { BatchStream } from './batches.js';
 import { DatasetError } from './data.js';
 import { executedFlops } from './flops-audit.js';
 import { encodeOptions, type Job } from './job.js';
+import { checkJobModel } from './job-checks.js';
 import {
   batchList,
   batchTensors,
@@ -42,11 +44,14 @@ import {
 import { RunFolder } from './run-folder.js';
 import { restoreRun, snapshotRun, type Totals } from './run-state.js';
 import { loadSplits, type Splits } from './splits.js';
+import { startingPoint } from './starting-point.js';
 import { type SelectionEvent, Trainer, TrainingError } from './trainer.js';
 
 export interface RunOptions {
   /** Continue from the newest complete checkpoint in the run folder. */
   readonly resume?: boolean;
+  /** Remove the run folder's checkpoints and start from step 1 (never implied: it discards work). */
+  readonly restart?: boolean;
   /** ρ to start with instead of the job's (a resumed run switches at its next step). */
   readonly rho?: number;
   /** Raise a ρ below the job's trainable floor to it (the daemon) instead of refusing it (the CLI). */
@@ -93,9 +98,20 @@ export class TrainingRun {
 
   /** Opens a job: validates everything it reads before any step runs. */
   static open(job: Job, o: RunOptions): TrainingRun {
+    if (o.resume && o.restart)
+      throw new TrainingError('--resume and --restart exclude each other: choose one');
+    checkJobModel(job);
+    const splits = loadSplits(job.dataset);
     const folder = RunFolder.lock(job.output, o.lockParent);
     try {
-      const splits = loadSplits(job.dataset);
+      const store = folder.checkpoints(job.checkpoint.keep);
+      for (const path of store.clean())
+        o.emit({
+          type: 'log',
+          level: 'warn',
+          message: `removed ${path}, left by a checkpoint write that did not finish`,
+        });
+      const latest = startingPoint(store, job.output, o);
       const tok = TextTokenizer.load(job.model);
       const eosId = tok.eosId;
       if (eosId === undefined) throw new DatasetError(`${job.model}: the tokenizer has no eos_token`);
@@ -168,19 +184,6 @@ export class TrainingRun {
       const totals: Totals = { flops: 0, fullFlops: 0, selectionFlops: 0, trainSeconds: 0, lastLoss: null };
       const touched = new Set<string>();
       let resumedFrom: string | undefined;
-      const store = folder.checkpoints(job.checkpoint.keep);
-      for (const path of store.clean())
-        o.emit({
-          type: 'log',
-          level: 'warn',
-          message: `removed ${path}, left by a checkpoint write that did not finish`,
-        });
-      const latest = o.resume ? store.latest() : undefined;
-      if (!o.resume && store.folders().length > 0) {
-        throw new TrainingError(
-          `${job.output} already holds checkpoints: pass --resume to continue that run, or choose another output folder`,
-        );
-      }
       let s = stream;
       if (latest) {
         for (const skipped of latest.skipped)
@@ -481,7 +484,7 @@ export class TrainingRun {
     const modelDir = join(this.job.output, 'model');
     // Writing the fine-tuned model is I/O like a checkpoint's.
     this.setPhase('checkpoint');
-    const config = JSON.parse(readFileSync(join(this.job.model, 'config.json'), 'utf8'));
+    const config = readJsonFile(join(this.job.model, 'config.json'));
     this.model.params.mergeLora();
     saveModel(this.model, config, modelDir);
     const prefix = this.data.prefix;

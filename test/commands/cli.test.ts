@@ -104,12 +104,25 @@ describe('cli', () => {
       rmSync(model, { recursive: true, force: true });
       spawnSync('mkdir', ['-p', model]);
       write('tiny-opt/config.json', config);
-      const n = JSON.parse(cli(['plan', '-m', model, '--json']).stdout).tensors;
+      const lengths = ['--input-length', '24', '--output-length', '8']; // the model has 32 positions
+      const n = JSON.parse(cli(['plan', '-m', model, ...lengths, '--json']).stdout).tensors;
       const scores = write(
         'scores.json',
         Array.from({ length: n }, (_, k) => (k % 3 === 0 ? -0.1 : 1 / (k + 1))),
       );
-      const r = cli(['plan', '-m', model, '--rho', '0.6', '--importance', scores, '--json', '--batch', '2']);
+      const r = cli([
+        'plan',
+        '-m',
+        model,
+        '--rho',
+        '0.6',
+        '--importance',
+        scores,
+        '--json',
+        '--batch',
+        '2',
+        ...lengths,
+      ]);
       assert.equal(r.status, 0, r.stderr);
       const plan = JSON.parse(r.stdout);
       const gt = plan.schemes.greentrainer;

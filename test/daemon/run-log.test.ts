@@ -26,7 +26,7 @@ describe('daemon/run-log', () => {
     assert.throws(() => readRunLog(dir), new RegExp(`${RUN_LOG}:2: not a run-log record`));
     assert.throws(
       () => readRunLog(join(dir, 'nowhere')),
-      /cannot read .*timeline\.jsonl \(ENOENT\): is it a run folder the daemon wrote\?/,
+      /cannot read .*timeline\.jsonl: no such file: is it a run folder the daemon wrote\?/,
     );
   });
 

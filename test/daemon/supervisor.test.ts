@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Failure, Supervisor, type TrainerState } from '../../src/daemon/supervisor.js';
-import type { Job } from '../../src/train/job.js';
+import { type Job, readJob } from '../../src/train/job.js';
 
 const ENTRY = new URL('fixtures/fake-trainer.ts', import.meta.url).pathname;
 
@@ -78,5 +78,30 @@ describe('daemon/supervisor: failures and the restart budget', function () {
       ],
     );
     assert.equal(r.failure, undefined, 'cleared by the checkpoints');
+  });
+
+  it('a job whose lengths exceed the model positions fails at open in the real trainer, without a restart', async () => {
+    const job = readJob(
+      new URL('../fixtures/bad/jobs/lengths-exceed-positions.yaml', import.meta.url).pathname,
+    );
+    const s = new Supervisor(job, { maxRestarts: 5, backoffMs: { initial: 20, max: 80 } });
+    const failures: Failure[] = [];
+    s.on('failure', (f) => failures.push(f));
+    const over = new Promise<[TrainerState, string]>((resolve) =>
+      s.on('state', (state, why) => {
+        if (state === 'finished' || state === 'failed') resolve([state, why]);
+      }),
+    );
+    s.start(1, false);
+    const [state, why] = await over;
+    assert.equal(state, 'failed');
+    assert.match(
+      why,
+      /^the job cannot start: the job does not fit its model .*demo\/model:\n {2}train\.max_input_length/,
+    );
+    assert.deepEqual(
+      failures.map((f) => f.kind),
+      ['permanent'],
+    );
   });
 });

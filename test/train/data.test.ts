@@ -51,7 +51,11 @@ describe('train/data', () => {
       '{"source":"a","target":"b"}\n{"source":"c"}\n',
       /:2: field 'target' must be a non-empty string/,
     ],
-    ['a line that is not JSON', '{"source":"a","target":"b"}\n{oops\n', /:2: invalid JSON/],
+    [
+      'a line that is not JSON',
+      '{"source":"a","target":"b"}\n{oops\n',
+      /bad\.jsonl: invalid JSON at line 2, column 2: Expected property name/,
+    ],
     ['an empty dataset', '\n\n', /: no examples$/],
   ];
   for (const [what, text, message] of bad) {

@@ -41,3 +41,18 @@ export function activationOf(source: string, field: string, name: string): Activ
     { path: field, message: `unknown activation '${name}'; known: ${Object.keys(ACTIVATIONS).join(', ')}` },
   ]);
 }
+
+/** Config fields that bound the positions a model attends over (learned position tables, RoPE's range). */
+const CONTEXT_FIELDS = ['max_position_embeddings', 'n_positions', 'n_ctx'] as const;
+
+/** Tokens one sequence may hold, and the field that says so; undefined when unbounded (ALiBi, T5). */
+export function contextLength(config: unknown): { tokens: number; field: string } | undefined {
+  if (typeof config !== 'object' || config === null) return undefined;
+  const c = config as Record<string, unknown>;
+  if (c.model_type === 't5' || c.model_type === 'bloom') return undefined;
+  for (const field of CONTEXT_FIELDS) {
+    const v = c[field];
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0) return { tokens: v, field };
+  }
+  return undefined;
+}
