@@ -10,7 +10,7 @@ import type { Decision } from '../policy/evaluate.js';
 import { type HistorySelection, RunHistory } from '../report/history.js';
 import { runReportSvg } from '../report/run-report.js';
 import { writeRunReport } from '../report/write.js';
-import { type ExecutionModel, runTimeCoefficients, stepCost } from '../schedule/model.js';
+import { type ExecutionModel, runSecondsFor } from '../schedule/model.js';
 import { Pace } from '../schedule/pace.js';
 import { type Plan, planSpans } from '../schedule/planner.js';
 import type { RunEvent } from '../train/run-events.js';
@@ -79,8 +79,7 @@ export class JobSchedule {
     if (!m) return undefined;
     const last = this.plan?.intervals.findLast((g) => g.runSeconds > 0);
     if (last) return (last.from - now.getTime()) / 1000 + last.runSeconds;
-    const { a, b } = runTimeCoefficients(m);
-    return stepsLeft(accounting) * (a + b * stepCost(m, rho));
+    return runSecondsFor(m, stepsLeft(accounting), rho);
   }
 
   /** The plan ahead for `/v1/status`: the budget's spans, or the decision in force. */

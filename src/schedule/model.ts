@@ -3,9 +3,11 @@
  * ρ, steps, time, energy and CO2e relate, shared by the budget planner, `policy simulate` and the
  * daemon's ETA and plan. Pure: plain numbers in, plain numbers out.
  *
- * A step at ρ executes c(ρ)·F FLOPs, c(ρ) = max(φ·ρ, floor), φ being how much of its budget the
- * selector fills (0.99 at ρ 0.4 in bench:selective; less on small models, whose tensors are coarse;
- * measured from the run's selections), and steps run back to back, so a step takes
+ * A step at ρ executes c(ρ)·F FLOPs, c(ρ) = max(1 − s·(1 − ρ), floor): exactly F at ρ 1 (every
+ * tensor trains), and below it the line through the selections the run made, s being the mean
+ * (1 − ratio) ÷ (1 − ρ) of their modeled FLOPs ratios (s = 1: the selector fills its budget
+ * exactly, c(ρ) = ρ; it fills 0.99 of it at ρ 0.4 in bench:selective, less on small models,
+ * whose tensors are coarse). Steps run back to back, so a step takes
  *
  *     t(ρ) = t₀ + c(ρ)·F / X        seconds   (t₀: what a step costs whatever it trains)
  *
@@ -19,7 +21,11 @@ export interface ExecutionModel {
   readonly fullStepFlops: number;
   /** FLOP/s the machine executes while training (X): the marginal rate of modeled step FLOPs. */
   readonly flopsPerSecond: number;
-  /** Seconds a step costs whatever it trains: data, optimizer, framework (t₀ ≥ 0). */
+  /**
+   * Seconds a step costs whatever it trains (t₀: data, optimizer, framework), as the intercept of
+   * the affine fit over the run's steps; it may be negative where lower ρ saves more time than its
+   * FLOPs, but t(floor) > 0.
+   */
   readonly stepOverheadSeconds: number;
   /** Seconds a trainer start costs beyond its first steps' modeled time (warm-up); default 0. */
   readonly startSeconds?: number;
@@ -32,8 +38,8 @@ export interface ExecutionModel {
   readonly checkpointIntervalSteps?: number;
   /** The job's trainable floor: no step costs less than this fraction of F. */
   readonly rhoFloor: number;
-  /** φ: the selection's modeled FLOPs ratio ÷ ρ (default 1). */
-  readonly fill?: number;
+  /** s: the slope of c(ρ) = 1 − s·(1 − ρ), measured from the selections (default 1: c(ρ) = ρ). */
+  readonly costSlope?: number;
   /** Watts while training (P_run) and while paused (P_idle). */
   readonly powerRunW: number;
   readonly powerIdleW: number;
@@ -43,7 +49,16 @@ export const JOULES_PER_KWH = 3.6e6;
 
 /** c(ρ): the fraction of a full step's FLOPs that a step at ρ executes. */
 export function stepCost(m: ExecutionModel, rho: number): number {
-  return Math.max((m.fill ?? 1) * rho, m.rhoFloor);
+  return Math.max(1 - (m.costSlope ?? 1) * (1 - rho), m.rhoFloor);
+}
+
+/** Run time per step that does not depend on ρ: t₀ with re-selections and checkpoints amortised. */
+function fixedSeconds(m: ExecutionModel): number {
+  return (
+    m.stepOverheadSeconds +
+    m.selectionSeconds / m.selectionIntervalSteps +
+    (m.checkpointIntervalSteps ? (m.checkpointSeconds ?? 0) / m.checkpointIntervalSteps : 0)
+  );
 }
 
 /** Seconds of one step at ρ, without re-selections. */
@@ -58,19 +73,14 @@ export function stepSeconds(m: ExecutionModel, rho: number): number {
  * (R/S − a)/b whatever ρ each step ran at — the fact the planner's optimality rests on.
  */
 export function runTimeCoefficients(m: ExecutionModel): { a: number; b: number } {
-  return {
-    a:
-      m.stepOverheadSeconds +
-      m.selectionSeconds / m.selectionIntervalSteps +
-      (m.checkpointIntervalSteps ? (m.checkpointSeconds ?? 0) / m.checkpointIntervalSteps : 0),
-    b: ((m.fill ?? 1) * m.fullStepFlops) / m.flopsPerSecond,
-  };
+  const s = m.costSlope ?? 1;
+  const full = m.fullStepFlops / m.flopsPerSecond;
+  return { a: fixedSeconds(m) + (1 - s) * full, b: s * full };
 }
 
 /** Seconds of run time that S steps at constant ρ need (re-selections amortised). */
 export function runSecondsFor(m: ExecutionModel, steps: number, rho: number): number {
-  const { a, b } = runTimeCoefficients(m);
-  return steps * (a + b * stepCost(m, rho));
+  return steps * (fixedSeconds(m) + (stepCost(m, rho) * m.fullStepFlops) / m.flopsPerSecond);
 }
 
 /** The constant ρ at which S steps take R seconds of run time (may lie outside [floor, 1]). */

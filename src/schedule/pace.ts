@@ -35,8 +35,8 @@ export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES;
 export class Pace {
   private samples: Sample[] = [];
   private selections: number[] = [];
-  /** ratio ÷ ρ of the selections below ρ 1 (at 1 every tensor is trained: it says nothing). */
-  private fills: number[] = [];
+  /** (1 − ratio) ÷ (1 − ρ) of the selections below ρ 1 (at 1 every tensor trains: c(1) = 1). */
+  private slopes: number[] = [];
   private lastStepEnd: number | undefined;
   private selectionInGap = 0;
   private checkpointInGap = 0;
@@ -71,7 +71,7 @@ export class Pace {
   selection(seconds: number, rho: number, ratio: number): void {
     this.selections = [...this.selections.slice(-49), seconds];
     this.selectionInGap += seconds;
-    if (rho < 1 && ratio > 0) this.fills = [...this.fills.slice(-49), Math.min(1, ratio / rho)];
+    if (rho < 1 && ratio > 0) this.slopes = [...this.slopes.slice(-49), (1 - Math.min(1, ratio)) / (1 - rho)];
   }
 
   /** A checkpoint the trainer wrote after a step: its time is taken out of the next gap. */
@@ -119,7 +119,12 @@ export class Pace {
     if (n < MIN_SAMPLES) return undefined;
     const sum = (f: (s: Sample) => number) => this.samples.reduce((a, s) => a + f(s), 0);
     const seconds = sum((s) => s.seconds);
-    const fit = linearFit(this.samples.map((s) => [s.flops, s.seconds] as const));
+    const fullStepFlops = sum((s) => s.fullFlops) / n;
+    // The affine fit over the FLOPs the job runs: its intercept may be negative (on small models a
+    // step at lower ρ saves more time than its FLOPs, frozen blocks skipping the tape), as long as
+    // a step at the floor still takes time; else the mean rate.
+    const free = linearFit(this.samples.map((s) => [s.flops, s.seconds] as const));
+    const fit = free && free.intercept + free.slope * p.rhoFloor * fullStepFlops > 0 ? free : undefined;
     const joules = sum((s) => s.joules);
     const flopsPerSecond = fit ? 1 / fit.slope : sum((s) => s.flops) / seconds;
     const t0 = fit ? fit.intercept : 0;
@@ -128,7 +133,7 @@ export class Pace {
       w.seconds - w.flops.reduce((a, f) => a + t0 + f / flopsPerSecond, 0);
     const reported = mean(this.selections);
     return {
-      fullStepFlops: sum((s) => s.fullFlops) / n,
+      fullStepFlops,
       flopsPerSecond,
       stepOverheadSeconds: t0,
       startSeconds: mean(this.warmUps.map(excess)),
@@ -137,7 +142,8 @@ export class Pace {
       checkpointSeconds: mean(this.checkpoints),
       checkpointIntervalSteps: p.checkpointIntervalSteps,
       rhoFloor: p.rhoFloor,
-      ...(this.fills.length > 0 ? { fill: this.fills.reduce((a, b) => a + b, 0) / this.fills.length } : {}),
+      // At least a little slope: a lower ρ must cost less, or no ρ would meet a deadline.
+      ...(this.slopes.length > 0 ? { costSlope: Math.max(0.05, mean(this.slopes)) } : {}),
       powerRunW: joules > 0 ? joules / seconds : p.powerRunW,
       powerIdleW: p.powerIdleW,
     };
@@ -164,5 +170,5 @@ function linearFit(
   if (Math.sqrt(sxx / n) < 0.05 * mx) return undefined;
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
-  return slope > 0 && intercept >= 0 ? { slope, intercept } : undefined;
+  return slope > 0 ? { slope, intercept } : undefined;
 }

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { stepCost, stepSeconds } from '../../src/schedule/model.js';
 import { Pace, STEPS_BEFORE_MODEL } from '../../src/schedule/pace.js';
 
 const PRIORS = {
@@ -48,7 +49,8 @@ describe('schedule/pace', () => {
     assert.equal(m.powerIdleW, 20);
     assert.equal(m.checkpointSeconds, 0.25);
     assert.equal(m.checkpointIntervalSteps, 20);
-    assert.ok(Math.abs(m.fill! - 0.96) < 1e-12, 'the selector filled 0.48 of a 0.5 budget');
+    // The selector chose 0.48 of full at ρ 0.5: c(ρ) = 1 − 1.04·(1 − ρ), through (0.5, 0.48) and (1, 1).
+    assert.ok(Math.abs(m.costSlope! - 1.04) < 1e-12, `slope ${m.costSlope}`);
     // The warm-up took 5 s for steps the model prices at 5 × (0.02 + 0.1) = 0.6 s.
     assert.ok(Math.abs(m.startSeconds! - 4.4) < 1e-6, `start ${m.startSeconds}`);
   });
@@ -68,5 +70,32 @@ describe('schedule/pace', () => {
     assert.equal(m.stepOverheadSeconds, 0);
     assert.ok(Math.abs(m.flopsPerSecond - 1e10) < 1e-3);
     assert.equal(m.powerRunW, 100, 'no energy metered yet: the prior');
+  });
+
+  it('fits a negative t₀ where low-ρ steps save more time than their FLOPs, and prices ρ 1 at a full step', () => {
+    // Steps at half the FLOPs take 9 ms, full ones 23 ms (a tiny model on wasm): t = −5 ms + FLOPs / X.
+    const run = (t0: number, x: number) => {
+      const pace = new Pace();
+      let t = 0;
+      pace.restart(t);
+      for (let k = 0; k < 5; k++) {
+        t += 100;
+        pace.step(t, { flops: 1e9, fullFlops: 2e9, joules: 0 });
+      }
+      pace.selection(0.01, 0.5, 0.5);
+      for (let k = 0; k < 40; k++) {
+        const flops = k % 2 ? 2e9 : 1e9;
+        t += 1000 * (t0 + flops / x);
+        pace.step(t, { flops, fullFlops: 2e9, joules: 0 });
+      }
+      return pace;
+    };
+    const m = run(-0.005, 7.1428e10).model({ ...PRIORS, rhoFloor: 0.45 })!;
+    assert.ok(Math.abs(m.stepOverheadSeconds + 0.005) < 1e-6, `t₀ ${m.stepOverheadSeconds}`);
+    assert.equal(stepCost(m, 1), 1, 'every tensor trains at ρ 1');
+    assert.ok(Math.abs(stepSeconds(m, 1) - 0.023) < 1e-4 && Math.abs(stepSeconds(m, 0.5) - 0.009) < 1e-4);
+    // A fit whose step at the floor would take no time is refused: the mean rate instead.
+    const g = run(-0.005, 7.1428e10).model({ ...PRIORS, rhoFloor: 0.1 })!;
+    assert.equal(g.stepOverheadSeconds, 0);
   });
 });
