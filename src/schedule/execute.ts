@@ -104,10 +104,13 @@ export function execute(x: ExecuteInput): Execution {
       continue;
     }
     if (!warmedUp) {
+      // A start's cost includes its first selection (Pace measures them together).
       const t1 = t + (m.startSeconds ?? 0) * 1000;
       draw(t, t1, m.powerRunW);
       t = t1;
       warmedUp = true;
+      rhoInUse = decision.rho;
+      sinceSelection = 0;
     }
     if (decision.rho !== rhoInUse || sinceSelection >= m.selectionIntervalSteps) {
       const t1 = t + m.selectionSeconds * 1000;

@@ -27,7 +27,7 @@ export interface ExecutionModel {
    * FLOPs, but t(floor) > 0.
    */
   readonly stepOverheadSeconds: number;
-  /** Seconds a trainer start costs beyond its first steps' modeled time (warm-up); default 0. */
+  /** Seconds a trainer start costs beyond its first steps' modeled time, its first selection included; default 0. */
   readonly startSeconds?: number;
   /** Seconds of one re-selection. */
   readonly selectionSeconds: number;

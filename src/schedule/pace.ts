@@ -29,6 +29,11 @@ interface Sample {
 const MIN_SAMPLES = 20;
 /** Steps after a (re)start that compile kernels and warm caches: not the machine's pace. */
 const WARM_UP_STEPS = 5;
+/**
+ * Steps after a (re)start whose time beyond the fit is the start's cost: kernels keep compiling
+ * for a while after the first few (on wasm, steps 6-20 still run ~40 % slow).
+ */
+const START_STEPS = 20;
 /** Steps after a start before there is a model (the warm-up, then one sample per step). */
 export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES;
 
@@ -45,8 +50,8 @@ export class Pace {
   private selecting: { seconds: number; flops: number[] } | undefined;
   private selectionWindows: Array<{ seconds: number; flops: number[] }> = [];
   private warmUp = WARM_UP_STEPS;
-  /** The current warm-up: when it began, its selections (s) and its steps' FLOPs. */
-  private warming: { start: number; selections: number; flops: number[] } | undefined;
+  /** The current start: when it began, its checkpoints (s) and its first steps' FLOPs. */
+  private warming: { start: number; checkpoints: number; flops: number[] } | undefined;
   /** Each warm-up's wall time (s, selections out) and its steps' FLOPs. */
   private warmUps: Array<{ seconds: number; flops: number[] }> = [];
 
@@ -64,7 +69,7 @@ export class Pace {
   restart(atMs: number): void {
     this.break();
     this.warmUp = WARM_UP_STEPS;
-    this.warming = { start: atMs, selections: 0, flops: [] };
+    this.warming = { start: atMs, checkpoints: 0, flops: [] };
   }
 
   /** A re-selection the trainer reported: its time, its ρ and the modeled FLOPs ratio it chose. */
@@ -81,7 +86,8 @@ export class Pace {
   }
 
   step(endMs: number, s: { flops: number; fullFlops: number; joules: number }): void {
-    if (this.warmUp > 0) this.warmingStep(endMs, s.flops);
+    this.startingStep(endMs, s.flops);
+    if (this.warmUp > 0) this.warmUp--;
     else if (this.lastStepEnd !== undefined) {
       const seconds = (endMs - this.lastStepEnd) / 1000 - this.checkpointInGap;
       if (this.selectionInGap > 0) this.selecting = { seconds, flops: [s.flops] };
@@ -98,16 +104,19 @@ export class Pace {
     this.checkpointInGap = 0;
   }
 
-  private warmingStep(endMs: number, flops: number): void {
-    this.warmUp--;
+  /**
+   * The first START_STEPS steps after a start, timed from it: their excess over the fit is the
+   * start's cost, the first selection (and its audited step) included — a start always selects.
+   */
+  private startingStep(endMs: number, flops: number): void {
     const w = this.warming;
     if (!w) return;
-    w.selections += this.selectionInGap;
+    w.checkpoints += this.checkpointInGap;
     w.flops.push(flops);
-    if (this.warmUp === 0) {
+    if (w.flops.length === START_STEPS) {
       this.warmUps = [
         ...this.warmUps.slice(-9),
-        { seconds: (endMs - w.start) / 1000 - w.selections, flops: w.flops },
+        { seconds: (endMs - w.start) / 1000 - w.checkpoints, flops: w.flops },
       ];
       this.warming = undefined;
     }
