@@ -151,7 +151,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.lastError = undefined;
     child.on('message', (m: FromTrainer) => this.onMessage(m));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
-    child.send({ type: 'start', job: this.job, rho: this.rho, paused: this.paused } satisfies ToTrainer);
+    // A process that could not start, or a message to one that is exiting (EPIPE): 'exit' decides
+    // what happens to the job; an unheard 'error' would take the daemon down.
+    child.on('error', (error) => this.emit('trainerError', `trainer process: ${error.message}`));
+    this.send({ type: 'start', job: this.job, rho: this.rho, paused: this.paused });
   }
 
   private onMessage(m: FromTrainer): void {
@@ -222,9 +225,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.emit('failure', this.lastFailure);
   }
 
+  /**
+   * Sends to the trainer if it is connected. The channel can still break before the message is
+   * written (the trainer exiting as it finishes): the callback takes that error, so nothing throws.
+   */
   private send(m: ToTrainer): void {
     const c = this.child;
-    if (c?.connected) c.send(m);
+    if (c?.connected)
+      c.send(m, (error) => {
+        if (error) this.emit('trainerError', `cannot send '${m.type}' to the trainer: ${error.message}`);
+      });
   }
 
   private setState(s: TrainerState, why: string): void {

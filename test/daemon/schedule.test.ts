@@ -50,6 +50,10 @@ async function runToEnd(
     .replace('speed: 600', 'speed: 300')
     .replace(/map: \{ type: steps[^\n]*/, POLICIES[kind])
     .replace('epochs: 50', `epochs: ${epochs}`)
+    // No scheduled re-selection mid-run: the model has one X, but time per FLOP depends on which
+    // tensors train (on wasm, the tiny job's step-1000 selection ran 27 % slower for 5 % more FLOPs),
+    // so a mask change mid-run shifts the pace in a way no single rate predicts (a known gap).
+    .replace('selection: { interval_steps: 1000 }', 'selection: { interval_steps: 5000 }')
     .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
   writeFileSync(s.configFile, `${config}exit_when_done: true\n`);
   const policy = join(s.dir, 'policy.yaml');
@@ -61,7 +65,7 @@ async function runToEnd(
     trace: join(s.dir, 'trace.csv'),
     fromRun: join(s.dir, 'run'),
     powerRun: 400,
-    selectionInterval: 1000,
+    selectionInterval: 5000,
     poll: 1000,
     forecastHours: 48,
     json: true,
@@ -79,20 +83,29 @@ function assertPredicted(sim: Simulated, steps: number): void {
     Math.abs(simulatedMs / measuredMs - 1) <= 0.1,
     `finish: simulated ${simulatedMs} ms after the start, measured ${measuredMs} ms`,
   );
-  // Steps done by the end of every trace interval: within ±10 % of the job. (Per interval, the
-  // counts agree to 5-13 % on a quiet machine and to 20 % while other processes compete: the step
-  // rate of this tiny model on wasm varies that much between 6 s windows, which no model of the
-  // mean can follow. The finish and the progress curve are what it must get right.)
+  // Steps in every trace interval: within ±10 % of what a whole interval at its intensity holds
+  // (the most any interval at that intensity measured). A fraction of the interval's own count
+  // would not do: the first and last intervals are partial, and a paused one holds a handful.
   const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
   assert.ok(last >= 3, `the run spans ${last + 1} intervals`);
+  const run = sim.intervals.slice(0, last + 1);
+  const whole = (intensity: number) =>
+    Math.max(...run.filter((i) => i.intensity === intensity).map((i) => i.measured_steps));
+  const table = JSON.stringify(run);
+  for (const [k, i] of run.entries())
+    assert.ok(
+      Math.abs(i.steps - i.measured_steps) <= 0.1 * whole(i.intensity),
+      `interval ${k}: simulated ${i.steps} steps, measured ${i.measured_steps}, a whole one ${whole(i.intensity)} (${table})`,
+    );
+  // And the progress curve: steps done by the end of every interval within ±10 % of the job.
   let simulated = 0;
   let measured = 0;
-  for (const [k, i] of sim.intervals.slice(0, last + 1).entries()) {
+  for (const [k, i] of run.entries()) {
     simulated += i.steps;
     measured += i.measured_steps;
     assert.ok(
       Math.abs(simulated - measured) <= 0.1 * steps,
-      `by the end of interval ${k}: simulated ${simulated} steps, measured ${measured} (${JSON.stringify(sim.intervals.slice(0, last + 1))})`,
+      `by the end of interval ${k}: simulated ${simulated} steps, measured ${measured} (${table})`,
     );
   }
 }
@@ -107,21 +120,21 @@ describe('daemon: the execution model predicts the daemon', function () {
   });
 
   it('budget policy: pauses in the dirty intervals of the forecast; the simulator predicts its finish and progress (±10 %)', async () => {
-    const { sim } = await runToEnd('budget', 16);
-    assertPredicted(sim, 1600);
+    const { sim } = await runToEnd('budget', 13);
+    assertPredicted(sim, 1300);
     // It runs in the clean (100 g/kWh) intervals and pauses through the dirty (300) ones, but for
     // the steps before the first poll that sees one begin (polls come every second, so up to 1 s of
     // a 6 s interval: a sixth of a clean one's steps, and some noise): the daemon did so, and the
     // simulator too.
     const last = sim.intervals.findLastIndex((i) => i.measured_steps > 0);
-    const clean = sim.intervals.slice(1, last).filter((i) => i.intensity === 100);
+    const clean = sim.intervals.slice(0, last + 1).filter((i) => i.intensity === 100);
     const dirty = sim.intervals.slice(1, last).filter((i) => i.intensity === 300);
     const most = Math.max(...clean.map((i) => i.measured_steps));
     for (const i of dirty) {
       assert.ok(i.measured_steps < 0.3 * most, JSON.stringify(sim.intervals));
       assert.ok(i.steps < 0.3 * most, JSON.stringify(sim.intervals));
     }
-    assert.ok(dirty.length >= 2 && clean.length >= 2, JSON.stringify(sim.intervals));
+    assert.ok(dirty.length >= 2 && clean.length >= 3, JSON.stringify(sim.intervals));
   });
 });
 
