@@ -55,6 +55,8 @@ export const RUN_LOG = 'timeline.jsonl';
 
 export class RunLog {
   private failed = false;
+  /** The folder exists (made at the first append, not on every step's). */
+  private made = false;
 
   constructor(
     private readonly folder: string,
@@ -65,7 +67,8 @@ export class RunLog {
     if (this.failed) return;
     const file = join(this.folder, RUN_LOG);
     try {
-      mkdirSync(this.folder, { recursive: true });
+      if (!this.made) mkdirSync(this.folder, { recursive: true });
+      this.made = true;
       appendFileSync(file, `${JSON.stringify(record)}\n`);
     } catch (error) {
       this.failed = true;
