@@ -30,7 +30,6 @@ export async function runTrain(
   const job = readJob(o.job);
   const effective = o.maxSteps ? { ...job, train: { ...job.train, max_steps: o.maxSteps } } : job;
   const forced = backendFromEnv();
-  const backend = await initBackend(forced ? { backend: forced } : {});
   const show = o.json ? jsonView(out) : humanView(out);
   // The run log (`timeline.jsonl`) the daemon also writes: the report's charts are drawn from it.
   const warn = (message: string) =>
@@ -45,14 +44,22 @@ export async function runTrain(
     if (r) log.append(r);
     show(e);
   };
-  const run = TrainingRun.open(effective, {
+  // Bad input is refused before the backend starts: native TensorFlow costs seconds and ~300 MB.
+  const prepared = TrainingRun.prepare(effective, {
     resume: o.resume ?? false,
     restart: o.restart ?? false,
     ...(o.rho !== undefined ? { rho: o.rho } : {}),
     evaluate: o.eval ?? true,
-    backend: backend.name,
     emit: view,
   });
+  let backend: Awaited<ReturnType<typeof initBackend>>;
+  try {
+    backend = await initBackend(forced ? { backend: forced } : {});
+  } catch (error) {
+    prepared.release();
+    throw error;
+  }
+  const run = prepared.open(backend.name);
   const stop = (signal: string) => {
     out(o.json ? JSON.stringify({ type: 'signal', signal }) : `\n${signal}: checkpointing and stopping…`);
     run.requestStop();

@@ -94,25 +94,7 @@ export function snapshotRun(p: RunParts & { cursor: Cursor }): CheckpointData {
 
 /** Puts a checkpoint back into freshly built parts; returns the data stream at its cursor. */
 export function restoreRun(c: LoadedCheckpoint, p: RunParts): BatchStream {
-  const parsed = State.safeParse(c.state);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new TrainingError(
-      `${c.path}/state.json: not the state of a greentrainer checkpoint (${field}${issue.message}); ` +
-        'remove this checkpoint folder to resume from an older one, or pass --restart',
-    );
-  }
-  const s = parsed.data;
-  const want = fingerprint(p.job, p.trainExamples);
-  const differs = Object.keys(want).filter((k) => s.fingerprint[k] !== want[k]);
-  if (differs.length > 0) {
-    throw new TrainingError(
-      `checkpoint ${c.path} belongs to a different job: ${differs
-        .map((k) => `${k} was ${s.fingerprint[k]}, now ${want[k]}`)
-        .join('; ')}`,
-    );
-  }
+  const s = checkRunState(c, p.job, p.trainExamples);
   for (const [name, w] of c.weights) {
     const v = p.model.params.get(name);
     if (v.shape.join() !== w.shape.join())
@@ -129,4 +111,31 @@ export function restoreRun(c: LoadedCheckpoint, p: RunParts): BatchStream {
   for (const n of s.touched) p.touched.add(n);
   Object.assign(p.totals, s.totals);
   return new BatchStream(p.trainExamples, p.job.train.batch_size, p.job.train.seed, s.cursor);
+}
+
+/**
+ * A checkpoint's run state, read and checked against the job before any tensor exists: a
+ * greentrainer state whose fingerprint (model, data, batching) is this job's.
+ */
+export function checkRunState(c: LoadedCheckpoint, job: Job, trainExamples: number): z.infer<typeof State> {
+  const parsed = State.safeParse(c.state);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new TrainingError(
+      `${c.path}/state.json: not the state of a greentrainer checkpoint (${field}${issue.message}); ` +
+        'remove this checkpoint folder to resume from an older one, or pass --restart',
+    );
+  }
+  const s = parsed.data;
+  const want = fingerprint(job, trainExamples);
+  const differs = Object.keys(want).filter((k) => s.fingerprint[k] !== want[k]);
+  if (differs.length > 0) {
+    throw new TrainingError(
+      `checkpoint ${c.path} belongs to a different job: ${differs
+        .map((k) => `${k} was ${s.fingerprint[k]}, now ${want[k]}`)
+        .join('; ')}`,
+    );
+  }
+  return s;
 }

@@ -42,7 +42,7 @@ import {
   savedRatio,
 } from './run-events.js';
 import { RunFolder } from './run-folder.js';
-import { restoreRun, snapshotRun, type Totals } from './run-state.js';
+import { checkRunState, restoreRun, snapshotRun, type Totals } from './run-state.js';
 import { loadSplits, type Splits } from './splits.js';
 import { startingPoint } from './starting-point.js';
 import { type SelectionEvent, Trainer, TrainingError } from './trainer.js';
@@ -62,6 +62,14 @@ export interface RunOptions {
   readonly emit: (e: RunEvent) => void;
   /** The daemon's pid, recorded in the run folder's lock (a lock whose daemon is gone is taken over). */
   readonly lockParent?: number;
+}
+
+/** A job whose tensor-free checks passed and whose run folder is locked (`TrainingRun.prepare`). */
+export interface PreparedRun {
+  /** Loads the model and data onto the backend now active (named for the report). */
+  open(backend: string): TrainingRun;
+  /** Releases the run folder's lock without opening (the backend failed to start). */
+  release(): void;
 }
 
 export class TrainingRun {
@@ -98,6 +106,15 @@ export class TrainingRun {
 
   /** Opens a job: validates everything it reads before any step runs. */
   static open(job: Job, o: RunOptions): TrainingRun {
+    return TrainingRun.prepare(job, o).open(o.backend);
+  }
+
+  /**
+   * The checks of `open` that need no tensor, and so no backend: the job against its model's
+   * config, the dataset, the run folder's lock and the checkpoint to start from. A caller that
+   * starts the backend in between (`train`) refuses bad input without loading TensorFlow.
+   */
+  static prepare(job: Job, o: Omit<RunOptions, 'backend'>): PreparedRun {
     if (o.resume && o.restart)
       throw new TrainingError('--resume and --restart exclude each other: choose one');
     checkJobModel(job);
@@ -112,6 +129,25 @@ export class TrainingRun {
           message: `removed ${path}, left by a checkpoint write that did not finish`,
         });
       const latest = startingPoint(store, job.output, o);
+      if (latest) checkRunState(latest, job, splits.train.length);
+      return {
+        open: (backend) => TrainingRun.build(job, { ...o, backend }, splits, folder, latest),
+        release: () => folder.release(),
+      };
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+  }
+
+  private static build(
+    job: Job,
+    o: RunOptions,
+    splits: Splits,
+    folder: RunFolder,
+    latest: ReturnType<typeof startingPoint>,
+  ): TrainingRun {
+    try {
       const tok = TextTokenizer.load(job.model);
       const eosId = tok.eosId;
       if (eosId === undefined) throw new DatasetError(`${job.model}: the tokenizer has no eos_token`);

@@ -27,7 +27,10 @@ import { type TinyJob, tinyJob } from '../helpers/tiny-job.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const BAD = 'test/fixtures/bad';
 const RSS_HOOK = fileURLToPath(new URL('../helpers/report-max-rss.ts', import.meta.url));
+/** A refusal comes before the backend starts (and before a large file is read whole). */
 const MAX_RSS_MB = 300;
+/** What training the tiny job may add to the backend's own start-up. */
+const TRAIN_RSS_MB = 150;
 const SECRET = /SENTINEL|hunter2/;
 
 interface Result {
@@ -426,6 +429,11 @@ describe('cli: train --resume, --restart and a closed stdout', function () {
       readdirSync(checkpoints).filter((n) => n.startsWith('step-')),
       ['step-00000002'],
     );
-    assert.ok(r.maxRssMb <= MAX_RSS_MB, `peak RSS ${r.maxRssMb.toFixed(0)} MB`);
+    // Training starts the backend (native TensorFlow alone is ~500 MB): measured against `info`'s.
+    const started = (await cli(['info'])).maxRssMb;
+    assert.ok(
+      r.maxRssMb <= started + TRAIN_RSS_MB,
+      `peak RSS ${r.maxRssMb.toFixed(0)} MB > ${started.toFixed(0)} MB (the backend started) + ${TRAIN_RSS_MB} MB`,
+    );
   });
 });

@@ -327,19 +327,25 @@ describe('cli', () => {
       assert.match(bogus.stderr, /GREENTRAINER_BACKEND=webgpu: expected one of tensorflow, wasm, cpu/);
     });
 
-    it("keeps TensorFlow's C++ start-up lines out of the output on the native backend (TF_CPP_MIN_LOG_LEVEL unset or empty)", function () {
+    it("keeps TensorFlow's C++ start-up lines, but for its load-time oneDNN notice, out of the output on the native backend (TF_CPP_MIN_LOG_LEVEL unset or empty)", function () {
       if (!nativeBuilt()) {
         console.log('      skipped: the native backend is not built here (`greentrainer setup-native`)');
         this.skip();
       }
       // TensorFlow logs through absl: "I0000 …", "W0000 …" lines and oneDNN / CPU-feature notices.
-      const chatter = /^[IW]\d{4} |oneDNN|cpu_feature_guard|absl::InitializeLog/m;
+      // The level greentrainer sets (TF_CPP_MIN_LOG_LEVEL=2) silences them all but one: TensorFlow
+      // 2.17+ logs "oneDNN custom operations are on" while the library loads, before it reads the
+      // level, and absl heads it with one line. Only TF_ENABLE_ONEDNN_OPTS=0 silences it, and that
+      // halves the native step rate (docs/backends.md), so it stays; nothing else may show.
+      const loadNotice =
+        /^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\n|^I\d{4} [^\n]*\] oneDNN custom operations are on\.[^\n]*\n/gm;
+      const chatter = /^[IWE]\d{4} |oneDNN|cpu_feature_guard|absl::InitializeLog/m;
       const quiet = cli(['info'], undefined, {
         GREENTRAINER_BACKEND: 'tensorflow',
         TF_CPP_MIN_LOG_LEVEL: '',
       });
       assert.equal(quiet.status, 0, quiet.stderr);
-      assert.doesNotMatch(quiet.stderr, chatter, quiet.stderr);
+      assert.doesNotMatch(quiet.stderr.replace(loadNotice, ''), chatter, quiet.stderr);
       const env = { ...process.env };
       delete env.TF_CPP_MIN_LOG_LEVEL;
       const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'info'], {
@@ -348,7 +354,7 @@ describe('cli', () => {
         env: { ...env, GREENTRAINER_BACKEND: 'tensorflow' },
       });
       assert.equal(r.status, 0, r.stderr);
-      assert.doesNotMatch(r.stderr, chatter, r.stderr);
+      assert.doesNotMatch(r.stderr.replace(loadNotice, ''), chatter, r.stderr);
     });
   });
 
