@@ -40,9 +40,12 @@ export class AdamW {
     this.weightDecay = o.weightDecay ?? 0.01;
   }
 
-  /** The update the next step would apply to `w` for gradient `g`; changes nothing. */
-  delta(name: string, w: tf.Tensor, g: tf.Tensor, lr: number): tf.Tensor {
-    return tf.tidy(() => this.next(name, w, g, lr).delta);
+  /**
+   * The update the next step would apply to `w` for gradient `g`; changes nothing. With `fresh`,
+   * the update a tensor without state would get (its first step), whatever state it has.
+   */
+  delta(name: string, w: tf.Tensor, g: tf.Tensor, lr: number, fresh = false): tf.Tensor {
+    return tf.tidy(() => this.next(name, w, g, lr, fresh).delta);
   }
 
   /** Applies one step to every (name, variable, gradient), each in its own tidy scope. */
@@ -115,8 +118,8 @@ export class AdamW {
   }
 
   /** New moments and Δw for the next step (inside the caller's tidy). */
-  private next(name: string, w: tf.Tensor, g: tf.Tensor, lr: number) {
-    const s = this.slots.get(name);
+  private next(name: string, w: tf.Tensor, g: tf.Tensor, lr: number, fresh = false) {
+    const s = fresh ? undefined : this.slots.get(name);
     const t = (s?.step ?? 0) + 1;
     const m = s ? tf.add(tf.mul(s.m, this.beta1), tf.mul(g, 1 - this.beta1)) : tf.mul(g, 1 - this.beta1);
     const v = s

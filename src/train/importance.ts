@@ -15,8 +15,19 @@ import type { AdamW } from './adamw.js';
  */
 export type ImportanceMetric = 'delta_gradient' | 'delta' | 'gradient';
 
+/**
+ * Which AdamW state Δw is computed from (the ablation of issue 19): each tensor's current moments,
+ * a tensor without any (never selected, or dropped on leaving the selection) getting its first-step
+ * update Δw ≈ −lr·sign(g) (`current`, the default); the first-step update for every tensor, moments
+ * or not, so every score has one scale (`fresh`); or, as `current`, but tensors that leave the
+ * selection keep their frozen moments (the trainer's side of `keep`), so they are scored with them.
+ */
+export type ImportanceMoments = 'current' | 'fresh' | 'keep';
+
 export interface ImportanceRequest {
   readonly metric?: ImportanceMetric;
+  /** `fresh`: score every tensor with the first-step Δw, ignoring its moments (default: use them). */
+  readonly moments?: ImportanceMoments;
   /** The tensors to score (those above the early-stop depth, Eq. 12), by name. */
   readonly tensors: ReadonlyMap<string, tf.Variable>;
   /** One loss per batch to average over. */
@@ -40,7 +51,7 @@ export function tensorImportance(r: ImportanceRequest): Map<string, number> {
         names.map((name, k) =>
           tf.tidy(() => {
             if (r.metric === 'gradient') return tf.sum(tf.abs(g[k]!));
-            const delta = r.optimizer.delta(name, vars[k]!, g[k]!, r.lr);
+            const delta = r.optimizer.delta(name, vars[k]!, g[k]!, r.lr, r.moments === 'fresh');
             return r.metric === 'delta' ? tf.sum(tf.abs(delta)) : tf.neg(tf.sum(tf.mul(delta, g[k]!)));
           }),
         ),

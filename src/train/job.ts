@@ -50,6 +50,12 @@ const Selection = z.strictObject({
   importance_batches: positiveInt.default(1),
   /** Δw·∂L/∂w (the paper), or |Δw| or |∂L/∂w| alone (the paper's Table 4 ablation). */
   importance: z.enum(['delta_gradient', 'delta', 'gradient']).default('delta_gradient'),
+  /**
+   * The AdamW state Δw is computed from: `current` (each tensor's moments; a tensor without any
+   * gets its first-step update), `fresh` (every tensor's first-step update, moments ignored) or
+   * `keep` (as `current`, but tensors leaving the selection keep their moments, frozen).
+   */
+  moments: z.enum(['current', 'fresh', 'keep']).default('current'),
   resolution: positiveInt.default(10_000),
 });
 

@@ -213,6 +213,7 @@ export class TrainingRun {
         ...(extra ? { fixed: extra } : {}),
         intervalSteps: job.selection.interval_steps,
         importance: job.selection.importance,
+        moments: job.selection.moments,
         resolution: job.selection.resolution,
         lr: (step) => linearLr(schedule, step),
         ...(job.train.max_grad_norm !== undefined ? { maxGradNorm: job.train.max_grad_norm } : {}),

@@ -4,8 +4,8 @@
  * under ρ; at the first step boundary after `setRho` it selects again under the new ρ, on the
  * interval's scores when they reach the new depth (else it scores afresh). From then on it
  * computes gradients of the selected tensors alone (the tape prunes everything below the deepest
- * one) and steps AdamW on them. Tensors that leave the selection drop their AdamW state; tensors
- * that stay keep theirs.
+ * one) and steps AdamW on them. Tensors that leave the selection drop their AdamW state (or, with
+ * `moments: 'keep'`, keep it frozen until selected again); tensors that stay keep theirs.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RhoError } from '../greentrainer/errors.js';
@@ -17,7 +17,7 @@ import { selectTensors } from '../greentrainer/selector.js';
 import type { LossPass } from '../models/loss.js';
 import type { Parameters } from '../models/parameters.js';
 import type { AdamW } from './adamw.js';
-import { type ImportanceMetric, tensorImportance } from './importance.js';
+import { type ImportanceMetric, type ImportanceMoments, tensorImportance } from './importance.js';
 
 /**
  * How tensors are chosen: GreenTrainer's importance-driven selection under ρ, or one of the
@@ -38,6 +38,11 @@ export interface TrainerOptions {
   readonly fixed?: { readonly names: readonly string[]; readonly flops: number };
   /** Importance metric (default the paper's Δw·∂L/∂w). */
   readonly importance?: ImportanceMetric;
+  /**
+   * AdamW state importance sees (default `current`); with `keep`, tensors leaving the selection
+   * keep their moments and step count (frozen) instead of dropping them.
+   */
+  readonly moments?: ImportanceMoments;
   /** Clip the global L2 norm of the gradients of the trained tensors to this (off when absent). */
   readonly maxGradNorm?: number;
   /** Told when a step's re-selection begins ('select') and when its training begins after it ('train'). */
@@ -309,7 +314,7 @@ export class Trainer {
       this.method === 'greentrainer' ? this.selectMask(losses) : { mask: this.fixedMask(), scored: 0 };
     this.selected = tensors.filter((_, k) => mask[k]).map((t) => t.name);
     this.frozenLayers = frozenBlocks(this.spec, this.selected);
-    this.optimizer.retain(new Set(this.selected));
+    if (this.o.moments !== 'keep') this.optimizer.retain(new Set(this.selected));
     this.stepFlops = maskFlops(this.profile, mask).flops;
     let deepest = -1;
     mask.forEach((m, k) => {
@@ -374,6 +379,7 @@ export class Trainer {
       tensors: new Map(candidates.map((t) => [t.name, this.params.get(t.name)])),
       losses: losses.map((l) => () => l({ frozenLayers })),
       ...(this.o.importance ? { metric: this.o.importance } : {}),
+      ...(this.o.moments ? { moments: this.o.moments } : {}),
       optimizer: this.optimizer,
       // Importance is normalised by max |I| and every Δw is proportional to lr, so any positive
       // lr ranks the same; during warm-up the schedule gives 0 at step 0, which would rank nothing.

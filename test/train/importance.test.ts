@@ -109,4 +109,39 @@ describe('train/importance', () => {
     tf.dispose([a, b]);
     opt.dispose();
   });
+
+  it('scores with each tensor’s moments (current, keep) or with first-step Δw for all (fresh), by hand', () => {
+    // Same loss as above: ∂L/∂a = [1, −2], ∂L/∂b = [12]. AdamW β1 = β2 = 0.5, λ 0.5, lr 0.1; a holds
+    // moments m = [1, 2], v = [1, 4] after 100 steps (bias corrections 1 − 0.5^101 = 1 in float64).
+    // With them: m' = ½m + ½g = [1, 0], v' = ½v + ½g² = [1, 4], so
+    //   Δa = −0.1·(m'/√v' + λa) = −0.1·([1, 0] + [0.5, −1]) = [−0.15, 0.1],  I_a = 0.15 + 0.2 = 0.35.
+    // b has none: first-step Δb = [−0.25], I_b = 3 (as above). Fresh ignores a's moments: I_a = 0.55.
+    const a = tf.variable(tf.tensor1d([1, -2]), true, 'moments/a');
+    const b = tf.variable(tf.tensor1d([3]), true, 'moments/b');
+    const loss = () =>
+      tf.tidy(() => tf.add(tf.mul(0.5, tf.sum(tf.square(a))), tf.mul(2, tf.sum(tf.square(b))))) as tf.Scalar;
+    const tensors = new Map([
+      ['a', a],
+      ['b', b],
+    ]);
+    const opt = new AdamW({ beta1: 0.5, beta2: 0.5, weightDecay: 0.5 });
+    opt.load('a', tf.tensor1d([1, 2]), tf.tensor1d([1, 4]), 100);
+    const before = tf.memory().numTensors;
+    const score = (moments?: 'current' | 'fresh' | 'keep') =>
+      tensorImportance({ tensors, losses: [loss], optimizer: opt, lr: 0.1, ...(moments ? { moments } : {}) });
+    const close = (got: Map<string, number>, want: [number, number], what: string) =>
+      assert.ok(
+        Math.abs(got.get('a')! - want[0]) < 1e-6 && Math.abs(got.get('b')! - want[1]) < 1e-6,
+        `${what}: a ${got.get('a')}, b ${got.get('b')}; expected ${want}`,
+      );
+    close(score(), [0.35 / 3, 1], 'current (default)');
+    close(score('current'), [0.35 / 3, 1], 'current');
+    close(score('keep'), [0.35 / 3, 1], 'keep');
+    close(score('fresh'), [0.55 / 3, 1], 'fresh');
+    assert.equal(tf.memory().numTensors, before, 'scoring leaks no tensor');
+    assert.deepEqual(Array.from(opt.moments('a')!.m.dataSync()), [1, 2], 'fresh leaves the moments alone');
+    assert.equal(opt.steps('a'), 100);
+    tf.dispose([a, b]);
+    opt.dispose();
+  });
 });

@@ -237,6 +237,40 @@ describe('train/run: a job end to end', () => {
     const points = Number(/data-series="loss" data-points="(\d+)"/.exec(readFileSync(file, 'utf8'))?.[1]);
     assert.ok(points >= 20, `${points} loss points`);
   });
+
+  it('with selection.moments keep, checkpoints the frozen moments and resumes bit for bit', async () => {
+    const keep = (text: string) =>
+      text.replace('selection: { interval_steps: 5 }', 'selection: { interval_steps: 2, moments: keep }');
+    const straight = tinyJob('', 48);
+    writeFileSync(straight.jobFile, keep(readFileSync(straight.jobFile, 'utf8')));
+    const a = open(straight.jobFile);
+    await a.run.run();
+    const cut = tinyJob('', 48);
+    writeFileSync(
+      cut.jobFile,
+      keep(readFileSync(cut.jobFile, 'utf8')).replace('every_steps: 5', 'every_steps: 100'),
+    );
+    const b1 = open(cut.jobFile);
+    const done = b1.run.run();
+    while (b1.steps().length < 9) await new Promise((r) => setTimeout(r, 2));
+    b1.run.requestStop();
+    const stopped = await done;
+    assert.equal(stopped.status, 'stopped');
+    const dir = join(cut.output, 'checkpoints', `step-${String(stopped.steps).padStart(8, '0')}`);
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    const selected = new Set<string>(state.trainer.selected);
+    const frozen = Object.keys(state.optimizerSteps).filter((n) => !selected.has(n));
+    assert.ok(frozen.length > 0, 'the checkpoint holds moments of tensors outside the selection');
+    assert.ok(readAll(join(dir, 'optimizer.safetensors')).has(`${frozen[0]}::m`));
+    const b2 = open(cut.jobFile, true);
+    await b2.run.run();
+    const at = (e: StepEvent) => [e.step, e.loss] as const;
+    assert.deepEqual(
+      [...b1.steps().map(at), ...b2.steps().map(at)],
+      a.steps().map(at),
+      'stopped and resumed, the losses are the uninterrupted run’s',
+    );
+  });
 });
 
 describe('config/job.example.yaml', () => {

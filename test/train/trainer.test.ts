@@ -19,7 +19,7 @@ const CONFIG = {
   max_position_embeddings: 64,
 };
 
-function setup(rho: number, intervalSteps: number) {
+function setup(rho: number, intervalSteps: number, moments?: 'current' | 'fresh' | 'keep') {
   const model = CausalLM.random(CONFIG, 'trainer', 3);
   const rows = Array.from({ length: 4 }, (_, r) =>
     Array.from({ length: 24 }, (_, t) => (r * 37 + t * 11) % 256),
@@ -32,6 +32,7 @@ function setup(rho: number, intervalSteps: number) {
     rho,
     intervalSteps,
     lr: () => 1e-3,
+    ...(moments ? { moments } : {}),
   });
   const loss = (pass?: LossPass) => model.loss(ids, mask, ids, pass);
   return {
@@ -116,6 +117,49 @@ describe('train/trainer', () => {
       `tensors besides AdamW's: ${counts[9]} at step 10, ${counts[199]} at step 200`,
     );
     assert.equal(new Set(counts).size, 1);
+    t.dispose();
+  });
+
+  it('with moments: keep, holds the frozen moments of tensors that leave the selection, and leaks none', () => {
+    const t = setup(0.8, 10, 'keep');
+    for (let i = 0; i < 3; i++) t.trainer.step(t.loss);
+    const wide = [...t.trainer.trainable];
+    const held = new Map(
+      wide.map((n) => {
+        const s = t.optimizer.moments(n)!;
+        return [
+          n,
+          { m: Array.from(s.m.dataSync()), v: Array.from(s.v.dataSync()), steps: t.optimizer.steps(n) },
+        ];
+      }),
+    );
+    t.trainer.setRho(0.55);
+    const base = tf.memory().numTensors - 2 * t.optimizer.names().length;
+    for (let i = 0; i < 4; i++) {
+      t.trainer.step(t.loss);
+      assert.equal(
+        tf.memory().numTensors - 2 * t.optimizer.names().length,
+        base,
+        `step ${i}: a tensor leaked`,
+      );
+    }
+    const narrow = new Set(t.trainer.trainable);
+    const left = wide.filter((n) => !narrow.has(n));
+    assert.ok(left.length > 0, 'ρ 0.8 → 0.55 deselects some tensors');
+    for (const n of left) {
+      const s = t.optimizer.moments(n);
+      assert.ok(s, `${n} left the selection and lost its moments`);
+      assert.deepEqual(Array.from(s.m.dataSync()), held.get(n)!.m, `${n}: m changed while frozen`);
+      assert.deepEqual(Array.from(s.v.dataSync()), held.get(n)!.v, `${n}: v changed while frozen`);
+      assert.equal(t.optimizer.steps(n), held.get(n)!.steps);
+    }
+    // Without keep the same tensors drop theirs.
+    const d = setup(0.8, 10);
+    for (let i = 0; i < 3; i++) d.trainer.step(d.loss);
+    d.trainer.setRho(0.55);
+    d.trainer.step(d.loss);
+    assert.deepEqual(d.optimizer.names().sort(), [...d.trainer.trainable].sort());
+    d.dispose();
     t.dispose();
   });
 
