@@ -14,8 +14,8 @@ import { batchLoss, choiceScores, summarise } from './evaluate.js';
 import { encodeOptions, type Job } from './job.js';
 import { encodeFor, type LanguageModel, type Sequence } from './lm-batch.js';
 import type { Prefix } from './prefix.js';
-import { choiceAccuracy, qaScores } from './qa-metrics.js';
-import { meanRouge } from './rouge.js';
+import { choiceAccuracy, exactMatch, f1Score, qaScores } from './qa-metrics.js';
+import { meanRouge, rouge } from './rouge.js';
 import type { EvaluationReport } from './run-events.js';
 import type { Splits } from './splits.js';
 
@@ -27,6 +27,7 @@ export async function evaluateModel(
   validation: readonly Sequence[],
   prefix?: Prefix,
   stopped: () => boolean = () => false,
+  perExample = false,
 ): Promise<EvaluationReport[] | undefined> {
   const reports: EvaluationReport[] = [];
   const pad = tok.padId ?? tok.eosId!;
@@ -68,6 +69,7 @@ export async function evaluateModel(
       loss: l,
       perplexity: Math.exp(l),
       ...testMetric(splits.task, examples, metric),
+      ...(perExample ? { per_example: exampleMetrics(splits.task, examples, metric) } : {}),
       seconds: (performance.now() - t0) / 1000,
     });
   }
@@ -101,6 +103,38 @@ function testMetric(
       examples.map((e) => e.target),
     ),
   };
+}
+
+/**
+ * The task's metrics for each test example (in percent: ROUGE F-measures, best F1 and exact match
+ * over the answers, 100 or 0 for a right or wrong choice), whose means are `testMetric`'s.
+ */
+export function exampleMetrics(
+  task: Splits['task'],
+  examples: readonly Example[],
+  outputs: ReadonlyArray<string | number[]>,
+): Record<string, number[]> {
+  if (task === 'choice') {
+    const scores = outputs as number[][];
+    return {
+      accuracy: scores.map((s, i) => (s.indexOf(Math.max(...s)) === (examples[i]!.label ?? -1) ? 100 : 0)),
+    };
+  }
+  const texts = outputs as string[];
+  if (task === 'qa') {
+    const best = (metric: (p: string, t: string) => number) =>
+      texts.map(
+        (p, i) => 100 * Math.max(...(examples[i]!.answers ?? [examples[i]!.target]).map((a) => metric(p, a))),
+      );
+    return { f1: best(f1Score), exact_match: best(exactMatch) };
+  }
+  const scores = texts.map((p, i) => rouge(p, examples[i]!.target));
+  return Object.fromEntries(
+    (['rouge1', 'rouge2', 'rougeL', 'rougeLsum'] as const).map((k) => [
+      k,
+      scores.map((r) => 100 * r[k].fmeasure),
+    ]),
+  );
 }
 
 /** `f` over the items with a stop check before each: undefined when stopped. */

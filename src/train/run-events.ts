@@ -84,6 +84,11 @@ export interface EvaluationReport {
   readonly qa?: { readonly exact_match: number; readonly f1: number };
   /** Multiple choice: % of examples whose likelier candidate is the right one. */
   readonly accuracy?: number;
+  /**
+   * Test only, when asked for (`RunOptions.perExample`): each metric's value per test example, in
+   * percent, in test order (what paired comparisons between runs need).
+   */
+  readonly per_example?: Readonly<Record<string, readonly number[]>>;
   readonly seconds: number;
 }
 

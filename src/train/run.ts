@@ -58,6 +58,8 @@ export interface RunOptions {
   readonly clampRho?: boolean;
   /** Skip evaluation (tests, daemons that evaluate elsewhere). */
   readonly evaluate?: boolean;
+  /** Report each test example's metrics too (`per_example`; the study runner pairs runs by them). */
+  readonly perExample?: boolean;
   readonly backend: string;
   readonly emit: (e: RunEvent) => void;
   /** The daemon's pid, recorded in the run folder's lock (a lock whose daemon is gone is taken over). */
@@ -511,6 +513,7 @@ export class TrainingRun {
       this.data.validation,
       this.data.prefix,
       () => this.stopRequested,
+      this.o.perExample ?? false,
     );
     if (reports) this.o.emit({ type: 'evaluation', when, reports });
     return reports;
