@@ -2,7 +2,7 @@
  * The study: the paper's comparison (its Table 2 and Table 4) on the demo model and data — Full
  * FT, FT-Top2, prefix tuning, LoRA, GreenTrainer at each ρ, and the ablations of issue 19 at ρ 0.7
  * (importance metric Σ|Δw| and Σ|∂L/∂w|; first-step Δw for every tensor; leaving tensors keep
- * their moments; re-selection every 25 / 100 / 400 steps) — over seeds, with the same evaluation
+ * their moments; re-selection every 25 / 400 steps against GreenTrainer ρ 0.7's 100) — over seeds, with the same evaluation
  * (beam 4 on the test split, ROUGE as rouge-score; validation loss by teacher forcing).
  *
  *   npm run experiment -- [--seeds 1,2,3] [--steps 400 | --epochs 2] [--test 100] [--only full,gt-0.7]

@@ -74,6 +74,7 @@ describe('bench/study: the study runner', () => {
     const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     assert.equal(r.metrics.rouge1, mean(r.per_example.rouge1!));
     assert.ok(r.validation_loss! > 0);
+    assert.ok(r.eval_seconds > 0);
     assert.ok(r.flops.training > 0 && r.flops.selection > 0 && r.flops.training < r.flops.full);
     assert.equal(r.flops.saved_net, (r.flops.full - r.flops.training - r.flops.selection) / r.flops.full);
     assert.equal(r.backend, testBackend());
@@ -206,6 +207,7 @@ describe('bench/study: statistics', () => {
       flops: { training: method === 'full' ? 10e12 : 6e12, selection: 1e12, full: 10e12, saved_net: 0 },
       executed_flops: null,
       seconds: 1,
+      eval_seconds: 1,
       backend: 'wasm',
       date: '2026-12-01',
     });
@@ -265,5 +267,15 @@ describe('bench/study: statistics', () => {
     assert.match(markdown, /\| gt-a \| 1, 2 \| 24\.60 ± 19\.06 \|/);
     assert.match(markdown, new RegExp(`\\| -1\\.00 \\[${ci.lo.toFixed(2)}, ${ci.hi.toFixed(2)}\\] \\|`));
     assert.match(markdown, /\| 30\.0 % \|/);
+    // Ablations get their own table, under the ρ 0.7 reference run.
+    const abl = { ...worse[0]!, method: 'abl-x', label: 'abl-x', ablation: true };
+    const ref = { ...full[0]!, method: 'gt-0.7', label: 'GT 0.7', kind: 'greentrainer' };
+    const tables = studyReport([full[0]!, ref, abl], [], ['full', 'gt-0.7', 'abl-x']).markdown.split(
+      'Ablations',
+    );
+    assert.equal(tables.length, 2);
+    assert.ok(
+      !tables[0]!.includes('abl-x') && tables[1]!.includes('| GT 0.7 |') && tables[1]!.includes('| abl-x |'),
+    );
   });
 });
