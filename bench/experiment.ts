@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import { backendFromEnv } from '../src/config/env.js';
 import { type PresetName, presetNames } from '../src/train/presets.js';
-import { allMethods, INTERVAL, readResults, runStudy, studyReport } from './study.js';
+import { allMethods, currentResults, INTERVAL, runStudy, type StudyOptions, studyReport } from './study.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const { values } = parseArgs({
@@ -74,31 +74,33 @@ if (unknown.length > 0)
 const resultsDir = join(ROOT, 'docs/results', values.results);
 const epochs = values.epochs !== undefined ? count('epochs', values.epochs) : undefined;
 const steps = count('steps', values.steps);
-const forced = backendFromEnv();
-let backend = 'none';
+const study: StudyOptions = {
+  model: values.model,
+  data: values.data,
+  ...(values.preset ? { preset: values.preset as PresetName } : {}),
+  splits: [trainSplit, validationSplit, testSplit],
+  seeds,
+  ...(epochs !== undefined ? { epochs } : { steps }),
+  test: count('test', values.test),
+  validation: count('validation', values.validation),
+  methods: methods.filter((m) => !only || only.includes(m.id)),
+  resultsDir,
+  workDir: join(ROOT, 'demo/.work/experiment', values.results),
+  backend: 'none',
+};
 if (!values['report-only']) {
-  backend = (await initBackend(forced ? { backend: forced } : {})).name;
-  const outcome = await runStudy({
-    model: values.model,
-    data: values.data,
-    ...(values.preset ? { preset: values.preset as PresetName } : {}),
-    splits: [trainSplit, validationSplit, testSplit],
-    seeds,
-    ...(epochs !== undefined ? { epochs } : { steps }),
-    test: count('test', values.test),
-    validation: count('validation', values.validation),
-    methods: methods.filter((m) => !only || only.includes(m.id)),
-    resultsDir,
-    workDir: join(ROOT, 'demo/.work/experiment', values.results),
-    backend,
-  });
+  const forced = backendFromEnv();
+  const backend = (await initBackend(forced ? { backend: forced } : {})).name;
+  const outcome = await runStudy({ ...study, backend });
   console.log(
     `ran ${outcome.ran.length}, skipped ${outcome.skipped.length} finished, redid ${outcome.redone.length}, failed ${outcome.failed.length}`,
   );
   for (const line of [...outcome.redone, ...outcome.failed]) console.log(`  ${line}`);
 }
 
-const results = readResults(resultsDir);
+// The report: every result these settings would produce, whichever methods this call ran.
+const { current: results, other } = currentResults({ ...study, methods });
+if (other.length > 0) console.log(`left out of the report (other settings or methods): ${other.join(', ')}`);
 if (results.length === 0) throw new Error(`${resultsDir}: no result files to report`);
 const demo = values.model === join(ROOT, 'demo/model') && values.data === join(ROOT, 'demo/data');
 const header = [

@@ -368,6 +368,22 @@ export function readResults(dir: string): RunResult[] {
     });
 }
 
+/**
+ * The results of `dir` that this study would produce — a method of `o.methods` and the job it
+ * would run for that seed — and the names of the rest (other settings, unknown methods), which
+ * the report leaves out rather than mix configurations.
+ */
+export function currentResults(o: StudyOptions): { current: RunResult[]; other: string[] } {
+  const current: RunResult[] = [];
+  const other: string[] = [];
+  for (const r of readResults(o.resultsDir)) {
+    const m = o.methods.find((x) => x.id === r.method);
+    if (m && JSON.stringify(r.job) === JSON.stringify(identity(jobFor(o, m, r.seed)))) current.push(r);
+    else other.push(`${r.method}-seed${r.seed}`);
+  }
+  return { current, other };
+}
+
 // ---- statistics ----
 
 /** Two-sided 97.5 % quantiles of Student's t for 1…30 degrees of freedom. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   allMethods,
+  currentResults,
   jobFor,
   pairedBootstrap,
   pairedDifferences,
@@ -114,6 +115,10 @@ describe('bench/study: the study runner', () => {
     const stale = await runStudy({ ...o, steps: 3, methods: methods.slice(0, 1), seeds: [1] });
     assert.deepEqual(stale.ran, ['full-seed1']);
     assert.match(stale.redone[0]!, /another configuration/);
+    // The report takes only what these settings produce: the 3-step run is left out, and named.
+    const mixed = currentResults(o);
+    assert.deepEqual(mixed.other, ['full-seed1']);
+    assert.equal(mixed.current.length, 3);
 
     // A run stopped after its first step is resumed from its checkpoint, and ends as if never cut.
     const cut: StudyOptions = {
