@@ -216,6 +216,11 @@ describe('cli: bad input is refused up front, by name', function () {
     /create the run folder \(job output\) \/dev\/null\/greentrainer-run: ENOTDIR: not a directory/,
   );
   add(
+    'train: an unknown selection.moments',
+    () => job('unknown-moments.yaml'),
+    /unknown-moments\.yaml:3:.*selection\.moments: .*"current".*"fresh".*"keep"/,
+  );
+  add(
     'train: zero epochs',
     () => job('zero-epochs.yaml'),
     /zero-epochs\.yaml:3:18: train\.epochs: Too small/,
