@@ -5,9 +5,10 @@
  * the machine and to compare its prediction with what happened. Appending never throws: a full
  * disk costs the log, not the daemon (the failure is reported once through `onError`).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJsonText, readTextFile } from '../config/text-file.js';
+import { makeDirectory } from '../io/make-directory.js';
 import type { RunEvent } from '../train/run-events.js';
 
 export type RunLogRecord =
@@ -67,7 +68,7 @@ export class RunLog {
     if (this.failed) return;
     const file = join(this.folder, RUN_LOG);
     try {
-      if (!this.made) mkdirSync(this.folder, { recursive: true });
+      if (!this.made) makeDirectory(this.folder);
       this.made = true;
       appendFileSync(file, `${JSON.stringify(record)}\n`);
     } catch (error) {

@@ -4,10 +4,11 @@
  * is read, and creates the model only when everything has been read: a bad checkpoint leaves
  * nothing half-loaded. Saving writes the same layout, loadable by `from_pretrained`.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../config/json-file.js';
 import type { ModelSpec, TensorSpec } from '../greentrainer/graph.js';
+import { makeDirectory } from '../io/make-directory.js';
 import { CausalLM, describeCausalLM } from './causal-lm.js';
 import { estimateTrainingMemory, memoryShape, requireFits } from './memory.js';
 import { CheckpointError, SafetensorsReader, type TensorEntry, writeSafetensors } from './safetensors.js';
@@ -189,7 +190,7 @@ function openShards(folder: string): SafetensorsReader[] {
  * projection is not written, as transformers does. Each file is replaced atomically.
  */
 export function saveModel(model: CausalLM | Seq2SeqLM, config: unknown, folder: string): void {
-  mkdirSync(folder, { recursive: true });
+  makeDirectory(folder);
   const configFile = join(folder, 'config.json');
   writeFileSync(`${configFile}.tmp-${process.pid}`, `${JSON.stringify(config, null, 2)}\n`);
   renameSync(`${configFile}.tmp-${process.pid}`, configFile);

@@ -30,6 +30,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile } from '../config/json-file.js';
+import { makeDirectory } from '../io/make-directory.js';
 import { SafetensorsReader, type TensorToWrite, writeSafetensors } from '../models/safetensors.js';
 import { CheckpointSpaceError, RunIoError } from './run-errors.js';
 
@@ -72,7 +73,7 @@ export class CheckpointStore {
 
   /** Writes a checkpoint atomically and prunes old ones; returns its folder. */
   save(c: CheckpointData): string {
-    io('mkdir', this.dir, () => mkdirSync(this.dir, { recursive: true }));
+    io('mkdir', this.dir, () => makeDirectory(this.dir));
     this.checkSpace();
     const name = `step-${String(c.step).padStart(8, '0')}`;
     const tmp = join(this.dir, `.tmp-${name}-${process.pid}`);

@@ -8,8 +8,9 @@
  * killed only if it has not gone after `orphanGraceMs`; any other owner (a live daemon's trainer,
  * a CLI run) is never killed, and past the bound the wait ends in LockBusyError (transient).
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../io/make-directory.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { LockBusyError, RunIoError } from './run-errors.js';
 
@@ -39,7 +40,7 @@ export class RunFolder {
   static lock(path: string, parent?: number): RunFolder {
     const lockFile = join(path, '.lock');
     try {
-      mkdirSync(path, { recursive: true });
+      makeDirectory(path);
     } catch (error) {
       throw new RunIoError('create the run folder (job output)', path, error);
     }

@@ -4,13 +4,14 @@
  * requests at step boundaries, evaluates, and writes the fine-tuned model and `report.json`.
  * It reports through `emit` only; the CLI and the daemon's trainer process decide what to show.
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readJsonFile } from '../config/json-file.js';
 import { type FlopsProfile, profileFlops } from '../greentrainer/flops.js';
 import { trainableFloor } from '../greentrainer/rho.js';
 import { importanceFlops, lora, maskFlops, prefixTuning } from '../greentrainer/schemes.js';
+import { makeDirectory } from '../io/make-directory.js';
 import { loadModel, saveModel } from '../models/checkpoint.js';
 import type { LossPass } from '../models/loss.js';
 import { writeSafetensors } from '../models/safetensors.js';
@@ -547,7 +548,7 @@ export class TrainingRun {
     const report = this.report('finished', before, after, modelDir);
     const file = join(this.job.output, 'report.json');
     try {
-      mkdirSync(this.job.output, { recursive: true });
+      makeDirectory(this.job.output);
       writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     } catch (error) {
       throw new RunIoError('write', file, error);

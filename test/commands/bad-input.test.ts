@@ -215,6 +215,12 @@ describe('cli: bad input is refused up front, by name', function () {
     () => job('unwritable-output.yaml'),
     /create the run folder \(job output\) \/dev\/null\/greentrainer-run: ENOTDIR: not a directory/,
   );
+  // Node's own recursive mkdir never returns here (it spun forever: the job wedged, silently).
+  add(
+    'train: an output folder under /proc',
+    () => job('proc-output.yaml'),
+    /create the run folder \(job output\) \/proc\/greentrainer-run: ENOENT: no such file or directory/,
+  );
   add(
     'train: an unknown selection.moments',
     () => job('unknown-moments.yaml'),
