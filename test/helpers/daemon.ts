@@ -78,10 +78,11 @@ export interface DaemonProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startDaemon(configFile: string): DaemonProcess {
+/** Starts the daemon on the suite's backend, or on `o.backend`. */
+export function startDaemon(configFile: string, o: { backend?: string } = {}): DaemonProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'daemon', '--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GREENTRAINER_BACKEND: testBackend() },
+    env: { ...process.env, GREENTRAINER_BACKEND: o.backend ?? testBackend() },
   });
   const output: string[] = [];
   const collect = (d: Buffer) => output.push(...String(d).split('\n').filter(Boolean));
