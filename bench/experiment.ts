@@ -47,8 +47,23 @@ const { values } = parseArgs({
     /** File names of the train, validation and test splits in --data (PIQA: train,valid,valid). */
     splits: { type: 'string', default: 'train,validation,test' },
     'report-only': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(`npm run experiment -- [options]: the study (bench/study.ts); one JSON result per (method, seed)
+  --seeds 1,2,3        seeds to run (default 1)
+  --steps N | --epochs N   steps per run (default 400), or whole epochs
+  --test N             test examples generated with beam 4 (default 100)
+  --validation N       validation examples for the validation loss (default 200)
+  --rhos 0.5,0.7       GreenTrainer's ρ values (default 0.4,0.5,0.6,0.7)
+  --only ID,ID         methods to run: ${allMethods([0.7]).map((m) => m.id).join(', ')} (gt-ρ per --rhos)
+  --model DIR --data DIR [--preset NAME] [--splits train,validation,test]
+  --results NAME       docs/results/NAME/ for the result files, docs/NAME.md for the report (default results)
+  --report-only        the report from the result files alone
+Finished runs are skipped; the backend is GREENTRAINER_BACKEND's, else the best available.`);
+  process.exit(0);
+}
 const [trainSplit, validationSplit, testSplit] = values.splits.split(',');
 if (!trainSplit || !validationSplit || !testSplit)
   throw new Error(`--splits ${values.splits}: expected three file names, train,validation,test`);

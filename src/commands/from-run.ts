@@ -9,7 +9,7 @@ import { replayedTrace } from '../policy/simulate.js';
 import type { IntensityCurve } from '../schedule/intensity-curve.js';
 import type { ExecutionModel } from '../schedule/model.js';
 import { JOULES_PER_KWH } from '../schedule/model.js';
-import { Pace } from '../schedule/pace.js';
+import { Pace, START_STEPS } from '../schedule/pace.js';
 
 export interface RunMeasurement {
   readonly model: ExecutionModel;
@@ -27,6 +27,15 @@ export interface RunMeasurement {
   readonly flops: number;
   readonly energyJ: number;
   readonly pausedSeconds: number;
+  /**
+   * The steps whose time is the machine's pace alone, as the trainer timed them: not the first
+   * START_STEPS after a start (warm-up), nor a selection's step and the audited one after it.
+   */
+  readonly plainSteps: ReadonlyArray<{
+    readonly end: number;
+    readonly rho: number;
+    readonly seconds: number;
+  }>;
 }
 
 type Of<T extends RunLogRecord['type']> = Extract<RunLogRecord, { type: T }>;
@@ -45,14 +54,22 @@ export function measureRun(
   const pauses: Array<[number, number]> = [];
   const steps: Of<'step'>[] = [];
   let ready = at(start);
+  const plainSteps: Array<{ end: number; rho: number; seconds: number }> = [];
+  let notPlain = 0;
   for (const r of records) {
-    if (r.type === 'start') pace.restart(at(r));
-    else if (r.type === 'evaluation' && r.when === 'before' && at(r) >= at(start)) {
+    if (r.type === 'start') {
+      pace.restart(at(r));
+      notPlain = START_STEPS;
+    } else if (r.type === 'evaluation' && r.when === 'before' && at(r) >= at(start)) {
       pace.restart(at(r));
       if (steps.length === 0) ready = at(r);
-    } else if (r.type === 'selection') pace.selection(r.seconds, r.rho, r.ratio);
-    else if (r.type === 'step' && at(r) >= at(start)) {
+    } else if (r.type === 'selection') {
+      pace.selection(r.seconds, r.rho, r.ratio);
+      notPlain = Math.max(notPlain, 2);
+    } else if (r.type === 'step' && at(r) >= at(start)) {
       steps.push(r);
+      if (notPlain > 0) notPlain--;
+      else if (r.seconds !== undefined) plainSteps.push({ end: at(r), rho: r.rho, seconds: r.seconds });
       pace.step(at(r), { flops: r.flops, fullFlops: r.full_flops, joules: r.joules });
     } else if (r.type === 'decision' && r.pause !== paused) {
       paused = r.pause;
@@ -92,7 +109,35 @@ export function measureRun(
     flops: steps.reduce((a, s) => a + s.flops, 0),
     energyJ: steps.reduce((a, s) => a + s.joules, 0),
     pausedSeconds,
+    plainSteps,
   };
+}
+
+/**
+ * The machine's pace in each interval [from, to): the mean over its plain steps of the step's time
+ * ÷ the run's mean at that ρ (1: the run's mean pace, which is what the fitted model assumes; 1.2:
+ * steps took 20 % longer). What no model of the trainer predicts: other load, clocks, the host.
+ * Undefined for an interval with fewer than `min` plain steps.
+ */
+export function machinePace(
+  m: RunMeasurement,
+  rows: ReadonlyArray<{ readonly from: number; readonly to: number }>,
+  min = 10,
+): Array<number | undefined> {
+  const byRho = new Map<number, { sum: number; n: number }>();
+  for (const s of m.plainSteps) {
+    const a = byRho.get(s.rho) ?? { sum: 0, n: 0 };
+    byRho.set(s.rho, { sum: a.sum + s.seconds, n: a.n + 1 });
+  }
+  return rows.map(({ from, to }) => {
+    const inside = m.plainSteps.filter((s) => s.end >= from && s.end < to);
+    if (inside.length < min) return undefined;
+    const ratio = (s: { rho: number; seconds: number }) => {
+      const a = byRho.get(s.rho)!;
+      return s.seconds / (a.sum / a.n);
+    };
+    return inside.reduce((acc, s) => acc + ratio(s), 0) / inside.length;
+  });
 }
 
 /** CO2e of the measured steps' energy at the intensity in force when each ended. */

@@ -17,7 +17,7 @@ import type { Policy } from '../policy/schema.js';
 import { type SimulateInput, type Simulation, simulate, stepsPerInterval } from '../policy/simulate.js';
 import type { Execution } from '../schedule/execute.js';
 import { IntensityCurve } from '../schedule/intensity-curve.js';
-import { measuredCo2G, measureRun, type RunMeasurement } from './from-run.js';
+import { machinePace, measuredCo2G, measureRun, type RunMeasurement } from './from-run.js';
 import { formatFlops, formatTable, percent } from './table.js';
 
 /**
@@ -174,6 +174,7 @@ function simulationJson(sim: Simulation, setup: Setup) {
   const simulated = count(sim.policy.stepEnds);
   const m = setup.measured;
   const measuredSteps = m ? count(m.stepEnds) : undefined;
+  const pace = m ? machinePace(m, simulated) : undefined;
   const curve = new IntensityCurve(setup.trace.points);
   return {
     policy: result(sim.policy),
@@ -203,6 +204,9 @@ function simulationJson(sim: Simulation, setup: Setup) {
       intensity: curve.at(row.from),
       steps: row.steps,
       ...(measuredSteps ? { measured_steps: measuredSteps[k]!.steps } : {}),
+      // The machine's own speed in the interval (1: the run's mean; 1.2: 20 % slower), where it had
+      // steps enough to tell: what the model, fitted on the whole run, cannot predict.
+      ...(pace ? { machine_pace: pace[k] === undefined ? null : round4(pace[k]!) } : {}),
     })),
     timeline: sim.timeline.map((e) => ({
       time: e.time.toISOString(),
@@ -281,7 +285,7 @@ export function formatSimulation(
       '',
       `measured by the daemon: ${m.steps} steps, finish ${m.finish ?? 'not finished'}, mean ρ ${m.mean_rho.toFixed(3)}, paused ${formatDurationMs(m.paused_s * 1000)}`,
       formatTable(
-        ['interval from', 'g/kWh', 'steps simulated', 'steps measured'],
+        ['interval from', 'g/kWh', 'steps simulated', 'steps measured', 'machine pace'],
         json.intervals
           .slice(
             Math.max(
@@ -290,9 +294,16 @@ export function formatSimulation(
             ),
             1 + json.intervals.findLastIndex((i) => i.steps > 0 || (i.measured_steps ?? 0) > 0),
           )
-          .map((i) => [i.from.slice(11, 19), round(i.intensity), String(i.steps), String(i.measured_steps)]),
-        ['left', 'right', 'right', 'right'],
+          .map((i) => [
+            i.from.slice(11, 19),
+            round(i.intensity),
+            String(i.steps),
+            String(i.measured_steps),
+            i.machine_pace == null ? '–' : i.machine_pace.toFixed(2),
+          ]),
+        ['left', 'right', 'right', 'right', 'right'],
       ),
+      'machine pace: the mean time of the interval’s steps (trainer-timed; warm-up and re-selections left out) ÷ the run’s mean at the same ρ',
     );
   }
   if (o.chart) lines.push('', `chart written to ${o.chart}`);

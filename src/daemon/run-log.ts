@@ -30,6 +30,8 @@ export type RunLogRecord =
       flops: number;
       full_flops: number;
       joules: number;
+      /** The step's own time as the trainer measured it (s): the gap between records adds the pipe and the daemon. */
+      seconds?: number;
       /** The step's training loss, and the job's CO2e emitted and avoided so far (grams). */
       loss?: number;
       emitted_g?: number;
@@ -126,6 +128,7 @@ export function eventRecord(e: RunEvent, time: string, c: EventContext): RunLogR
         flops: e.flops,
         full_flops: e.fullFlops,
         joules: c.joules ?? 0,
+        seconds: e.seconds,
         loss: e.loss,
         ...(c.emittedG !== undefined ? { emitted_g: c.emittedG } : {}),
         ...(c.avoidedG !== undefined ? { avoided_g: c.avoidedG } : {}),

@@ -33,7 +33,7 @@ const WARM_UP_STEPS = 5;
  * Steps after a (re)start whose time beyond the fit is the start's cost: kernels keep compiling
  * for a while after the first few (on wasm, steps 6-20 still run ~40 % slow).
  */
-const START_STEPS = 20;
+export const START_STEPS = 20;
 /** Steps after a start before there is a model (the warm-up, then one sample per step). */
 export const STEPS_BEFORE_MODEL = WARM_UP_STEPS + MIN_SAMPLES;
 

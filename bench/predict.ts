@@ -1,0 +1,163 @@
+/**
+ * Does `policy simulate --from-run` predict the daemon, interval by interval? Runs the real daemon
+ * on the tiny job of the tests (wasm) with a replayed trace whose 30-minute intervals last
+ * `--interval` wall seconds, with a linear policy and then a budget one, and replays each run
+ * through the simulator. Prints, per trace interval, the steps simulated and measured and the
+ * error as a share of a whole interval's steps at that intensity; the machine's pace in the
+ * interval (its steps' mean time as the trainer timed them ÷ the run's mean at the same ρ: what
+ * no model of the trainer predicts) and the error once the measured steps are scaled to the mean
+ * pace; then the finish error.
+ *
+ *   npm run bench:predict [-- --interval 30 --linear-steps 10000 --budget-steps 5000 --json]
+ *
+ * The test (`test/daemon/schedule.test.ts`) runs the same comparison with 6 s intervals.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/backend/select.js';
+import { runPolicySimulate } from '../src/commands/policy.js';
+import { daemonSetup, startDaemon } from '../test/helpers/daemon.js';
+
+const { values } = parseArgs({
+  options: {
+    interval: { type: 'string', default: '30' },
+    'linear-steps': { type: 'string', default: '10000' },
+    'budget-steps': { type: 'string', default: '5000' },
+    only: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log(
+    'npm run bench:predict [-- --interval SECONDS (30) --linear-steps N (10000) --budget-steps N (5000) --only linear|budget --json]',
+  );
+  process.exit(0);
+}
+const positive = (flag: string, text: string) => {
+  const n = Number(text);
+  if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${flag} ${text}: expected a whole number above 0`);
+  return n;
+};
+const intervalS = positive('interval', values.interval);
+const stepsOf = {
+  linear: positive('linear-steps', values['linear-steps']),
+  budget: positive('budget-steps', values['budget-steps']),
+};
+const kinds = (values.only?.split(',') ?? ['linear', 'budget']) as Array<keyof typeof stepsOf>;
+for (const k of kinds) if (!(k in stepsOf)) throw new Error(`--only ${k}: expected linear or budget`);
+
+const policies = {
+  linear: 'map: { type: linear, points: [[100, 1.0], [300, 0.5]] }',
+  // Pauses through the dirty intervals while min_mean_rho 0.6 still fits 50 intervals.
+  budget: `map: { type: budget, deadline: ${50 * intervalS}s, min_mean_rho: 0.6, interval: ${intervalS}s }`,
+};
+
+interface Row {
+  readonly from: string;
+  readonly intensity: number;
+  readonly steps: number;
+  readonly measured_steps: number;
+  readonly machine_pace: number | null;
+}
+
+interface Outcome {
+  readonly policy: keyof typeof policies;
+  readonly steps: number;
+  readonly finish_error: number;
+  readonly rows: Array<Row & { error: number; paced_error: number }>;
+  readonly within_10: number;
+  readonly paced_within_10: number;
+  readonly whole_intervals: number;
+}
+
+async function runOne(kind: keyof typeof policies): Promise<Outcome> {
+  const s = await daemonSetup();
+  const steps = stepsOf[kind];
+  const config = s
+    .config()
+    .replace('speed: 600', `speed: ${1800 / intervalS}`)
+    .replace(/map: \{ type: steps[^\n]*/, policies[kind])
+    .replace('epochs: 50', `epochs: 1000, max_steps: ${steps}`)
+    // As in the test: one mask per ρ (a scheduled re-selection mid-run changes the pace; see there).
+    .replace('selection: { interval_steps: 1000 }', `selection: { interval_steps: ${steps + 1} }`)
+    .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
+  writeFileSync(s.configFile, `${config}exit_when_done: true\n`);
+  const policy = join(s.dir, 'policy.yaml');
+  writeFileSync(policy, `policy:\n  ${policies[kind]}\n  rho_min: 0.5\n`);
+  const d = startDaemon(s.configFile, { backend: 'wasm' });
+  const { code } = await d.exited;
+  if (code !== 0) throw new Error(`the daemon exited ${code}:\n${d.output.slice(-20).join('\n')}`);
+  const run = join(s.dir, 'run');
+  const sim = JSON.parse(
+    runPolicySimulate(policy, {
+      trace: join(s.dir, 'trace.csv'),
+      fromRun: run,
+      powerRun: 400,
+      selectionInterval: steps + 1,
+      poll: 1000,
+      forecastHours: 48,
+      json: true,
+    }),
+  ) as {
+    policy: { steps: number; finish: string };
+    measured: { steps: number; finish: string };
+    start: string;
+    intervals: Row[];
+  };
+  const start = Date.parse(sim.start);
+  const finishError = (Date.parse(sim.policy.finish) - start) / (Date.parse(sim.measured.finish) - start) - 1;
+  const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
+  const intervals = sim.intervals.slice(0, last + 1);
+  // A whole interval's steps at an intensity: the most any interval at it measured (the first and
+  // last are partial); a paused interval's, half the busiest's.
+  const busiest = Math.max(...intervals.map((i) => i.measured_steps));
+  const whole = (intensity: number) =>
+    Math.max(
+      0.5 * busiest,
+      ...intervals.filter((i) => i.intensity === intensity).map((i) => i.measured_steps),
+    );
+  const rows = intervals.map((i) => ({
+    ...i,
+    error: (i.steps - i.measured_steps) / whole(i.intensity),
+    // At the run's mean pace: the measured steps × the machine's pace in the interval.
+    paced_error: (i.steps - i.measured_steps * (i.machine_pace ?? 1)) / whole(i.intensity),
+  }));
+  // Whole intervals: after the first with steps (the trainer starts inside it), before the last.
+  const first = rows.findIndex((r) => r.measured_steps > 0);
+  const inner = rows.slice(first + 1, -1);
+  return {
+    policy: kind,
+    steps,
+    finish_error: finishError,
+    rows,
+    within_10: inner.filter((r) => Math.abs(r.error) <= 0.1).length,
+    paced_within_10: inner.filter((r) => Math.abs(r.paced_error) <= 0.1).length,
+    whole_intervals: inner.length,
+  };
+}
+
+await initBackend({ backend: 'wasm' });
+const outcomes: Outcome[] = [];
+for (const kind of kinds) outcomes.push(await runOne(kind));
+if (values.json) console.log(JSON.stringify({ interval_s: intervalS, outcomes }, null, 2));
+else
+  for (const o of outcomes) {
+    console.log(
+      `\n${o.policy} policy, ${o.steps} steps, ${intervalS} s per trace interval: finish simulated ${pct(o.finish_error)} against measured; ` +
+        `whole intervals within ±10 %: ${o.within_10} of ${o.whole_intervals} as measured, ${o.paced_within_10} at the machine's mean pace`,
+    );
+    console.log('interval  g/kWh  simulated  measured  error  machine pace  error at mean pace');
+    for (const [k, r] of o.rows.entries())
+      console.log(
+        `${String(k).padStart(8)}  ${String(r.intensity).padStart(5)}  ${String(r.steps).padStart(9)}  ${String(r.measured_steps).padStart(8)}  ${pct(r.error).padStart(7)}  ${(r.machine_pace == null ? '–' : r.machine_pace.toFixed(2)).padStart(12)}  ${pct(r.paced_error).padStart(18)}`,
+      );
+  }
+console.log(
+  '\nerror: (simulated − measured) ÷ a whole interval’s steps at that intensity; machine pace: the interval’s mean step time ÷ the run’s at the same ρ (trainer-timed)',
+);
+
+function pct(x: number): string {
+  return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`;
+}

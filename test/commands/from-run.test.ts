@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { machinePace, measureRun } from '../../src/commands/from-run.js';
+import type { RunLogRecord } from '../../src/daemon/run-log.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const iso = (ms: number) => new Date(ms).toISOString();
+const trace = { points: [{ time: new Date(T0), intensity: 100 }] };
+
+/**
+ * A run log: a start, its selection, then `rhos.length` steps back to back, step k taking
+ * `seconds[k]` as the trainer timed it (and as much wall time); a selection record before the
+ * steps listed in `selectAt`.
+ */
+function log(
+  rhos: readonly number[],
+  seconds: readonly number[],
+  selectAt: readonly number[] = [],
+): RunLogRecord[] {
+  const records: RunLogRecord[] = [
+    {
+      type: 'start',
+      time: iso(T0),
+      step: 0,
+      total_steps: rhos.length,
+      rho_floor: 0.3,
+      interval_steps: 1000,
+      checkpoint_steps: 0,
+    },
+    { type: 'selection', time: iso(T0), step: 0, rho: rhos[0]!, ratio: rhos[0]!, seconds: 0 },
+  ];
+  let t = T0;
+  for (const [k, rho] of rhos.entries()) {
+    if (selectAt.includes(k))
+      records.push({ type: 'selection', time: iso(t), step: k, rho, ratio: rho, seconds: 0.5 });
+    t += seconds[k]! * 1000;
+    records.push({
+      type: 'step',
+      time: iso(t),
+      step: k + 1,
+      rho,
+      flops: rho * 1e9,
+      full_flops: 1e9,
+      joules: 1,
+      seconds: seconds[k]!,
+    });
+  }
+  return records;
+}
+
+describe('policy simulate --from-run: the machine pace per interval', () => {
+  const priors = { powerIdleW: 0, powerRunW: 100 };
+
+  it('leaves out the warm-up and each re-selection’s two steps, keeping the rest as the trainer timed them', () => {
+    const n = 100;
+    const seconds = Array.from({ length: n }, (_, k) => (k < 20 ? 0.5 : k === 60 || k === 61 ? 0.9 : 0.1));
+    const m = measureRun(log(Array(n).fill(0.5), seconds, [60]), trace, priors);
+    assert.equal(m.plainSteps.length, n - 20 - 2);
+    assert.ok(m.plainSteps.every((s) => s.seconds === 0.1));
+  });
+
+  it('is 1 at the run’s mean pace whatever ρ costs, 1.5 where the same steps took 1.5× as long, none with under 10 steps', () => {
+    // 0.1 s steps at ρ 0.5 and 0.2 s at ρ 1, alternating every 50 steps; steps 120-149 (ρ 0.5)
+    // run 1.5× slower.
+    const rhos = Array.from({ length: 220 }, (_, k) => (Math.floor(k / 50) % 2 === 0 ? 0.5 : 1));
+    const seconds = rhos.map((rho, k) => (rho === 1 ? 0.2 : k >= 120 && k < 150 ? 0.15 : 0.1));
+    const m = measureRun(log(rhos, seconds), trace, priors);
+    const end = (k: number) => m.stepEnds[k]!;
+    const [first, slow, atOne, few] = machinePace(m, [
+      { from: end(20), to: end(49) + 1 }, // ρ 0.5: steps 20-49 (0-19 warm up)
+      { from: end(120), to: end(149) + 1 }, // the slow stretch
+      { from: end(50), to: end(99) + 1 }, // ρ 1: 0.2 s is its mean
+      { from: end(200), to: end(205) }, // 5 steps
+    ]);
+    // ρ 0.5's mean over its plain steps: 30 of them at 0.15 s, the rest at 0.1 s.
+    const plain05 = m.plainSteps.filter((s) => s.rho === 0.5);
+    const mean05 = plain05.reduce((a, s) => a + s.seconds, 0) / plain05.length;
+    assert.ok(Math.abs(first! - 0.1 / mean05) < 1e-9, String(first));
+    assert.ok(Math.abs(slow! - 0.15 / mean05) < 1e-9, String(slow));
+    assert.ok(Math.abs(slow! / first! - 1.5) < 1e-9);
+    assert.ok(Math.abs(atOne! - 1) < 1e-9, String(atOne));
+    assert.equal(few, undefined);
+  });
+});
