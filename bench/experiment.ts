@@ -51,13 +51,16 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
+  const ids = allMethods([0.7])
+    .map((m) => m.id)
+    .join(', ');
   console.log(`npm run experiment -- [options]: the study (bench/study.ts); one JSON result per (method, seed)
   --seeds 1,2,3        seeds to run (default 1)
   --steps N | --epochs N   steps per run (default 400), or whole epochs
   --test N             test examples generated with beam 4 (default 100)
   --validation N       validation examples for the validation loss (default 200)
   --rhos 0.5,0.7       GreenTrainer's ρ values (default 0.4,0.5,0.6,0.7)
-  --only ID,ID         methods to run: ${allMethods([0.7]).map((m) => m.id).join(', ')} (gt-ρ per --rhos)
+  --only ID,ID         methods to run: ${ids} (gt-ρ per --rhos)
   --model DIR --data DIR [--preset NAME] [--splits train,validation,test]
   --results NAME       docs/results/NAME/ for the result files, docs/NAME.md for the report (default results)
   --report-only        the report from the result files alone
