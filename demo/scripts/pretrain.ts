@@ -4,19 +4,22 @@
  * (several times faster than wasm), else on wasm. Resumable: it checkpoints atomically every
  * 100 steps and continues from the newest checkpoint; `--minutes` bounds one sitting.
  *
- *   npm run demo:pretrain -- [--steps 4000] [--minutes 60]
+ *   npm run demo:pretrain -- [--size small|large] [--steps 4000] [--minutes 60]
  *
+ * `small` (the default) is demo/model, the one `npm start` fine-tunes; `large` is the study's
+ * second model (issue 19), demo/model-large: 6 layers, hidden 320, 8 heads, FFN 1280, 8.7 M
+ * parameters (35 MB), with demo/model's tokenizer; about 6.7× the small one's FLOPs per token.
  * Needs demo/.work/tokens.u16 and demo/model/tokenizer.json (demo/scripts/train-tokenizer.py).
- * Writes demo/model/config.json and model.safetensors at the end of every sitting.
+ * Writes the model folder's config.json and model.safetensors at the end of every sitting.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../src/backend/select.js';
 import { backendFromEnv } from '../../src/config/env.js';
 import { CausalLM } from '../../src/models/causal-lm.js';
-import { saveCausalLM } from '../../src/models/checkpoint.js';
+import { saveModel } from '../../src/models/checkpoint.js';
 import { AdamW } from '../../src/train/adamw.js';
 import { CheckpointStore } from '../../src/train/checkpoint-store.js';
 import { mulberry32 } from '../../src/train/data.js';
@@ -39,13 +42,40 @@ export const DEMO_CONFIG = {
   eos_token_id: 2,
   torch_dtype: 'float32',
 };
+/** The study's larger model: same recipe, ~6.7× the parameters outside the embedding's 4096 rows. */
+export const LARGE_CONFIG = {
+  ...DEMO_CONFIG,
+  hidden_size: 320,
+  ffn_dim: 1280,
+  num_hidden_layers: 6,
+  num_attention_heads: 8,
+  word_embed_proj_dim: 320,
+};
+const SIZES = {
+  small: { config: DEMO_CONFIG, folder: 'model', work: 'pretrain', lr: 2e-3 },
+  large: { config: LARGE_CONFIG, folder: 'model-large', work: 'pretrain-large', lr: 1e-3 },
+};
 const BATCH = 16;
 const CONTEXT = 128;
 const HELD_OUT = 0.01;
 
 const { values } = parseArgs({
-  options: { steps: { type: 'string', default: '4000' }, minutes: { type: 'string', default: '60' } },
+  options: {
+    size: { type: 'string', default: 'small' },
+    steps: { type: 'string', default: '4000' },
+    minutes: { type: 'string', default: '60' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
 });
+if (values.help) {
+  console.log(
+    'npm run demo:pretrain -- [--size small|large] [--steps 4000] [--minutes 60]  (resumes from its checkpoints)',
+  );
+  process.exit(0);
+}
+if (values.size !== 'small' && values.size !== 'large')
+  throw new Error(`--size ${values.size}: expected small (demo/model) or large (demo/model-large)`);
+const size = SIZES[values.size];
 const totalSteps = Number(values.steps);
 const deadline = Date.now() + Number(values.minutes) * 60_000;
 
@@ -65,9 +95,9 @@ function windows(step: number, from: number, to: number, n: number): number[][] 
   });
 }
 
-const model = CausalLM.random(DEMO_CONFIG, 'demo', 7);
+const model = CausalLM.random(size.config, 'demo', 7);
 const optimizer = new AdamW({ weightDecay: 0.01 });
-const store = new CheckpointStore(join(ROOT, '.work', 'pretrain'), 2);
+const store = new CheckpointStore(join(ROOT, '.work', size.work), 2);
 let step = 0;
 const latest = store.latest();
 if (latest) {
@@ -82,7 +112,7 @@ if (latest) {
   console.log(`resumed from ${latest.path} at step ${step}`);
 }
 
-const schedule = { lr: 2e-3, warmupSteps: 200, totalSteps };
+const schedule = { lr: size.lr, warmupSteps: 200, totalSteps };
 const loss = (rows: number[][]) => {
   const ids = tf.tensor2d(rows, undefined, 'int32');
   const mask = tf.onesLike(ids).toFloat() as tf.Tensor2D;
@@ -146,6 +176,10 @@ const held = heldOutLoss();
 console.log(
   `step ${step}: train loss (smoothed) ${smoothed?.toFixed(3)}, held-out loss ${held.toFixed(3)}; tokens seen ${step * BATCH * CONTEXT}`,
 );
-saveCausalLM(model, DEMO_CONFIG, join(ROOT, 'model'));
-if (!existsSync(join(ROOT, 'model', 'tokenizer.json'))) console.warn('demo/model/tokenizer.json is missing');
-console.log(`saved ${join(ROOT, 'model')}`);
+const out = join(ROOT, size.folder);
+saveModel(model, size.config, out);
+if (size.folder !== 'model')
+  for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+    copyFileSync(join(ROOT, 'model', f), join(out, f));
+if (!existsSync(join(out, 'tokenizer.json'))) console.warn(`${out}/tokenizer.json is missing`);
+console.log(`saved ${out}`);

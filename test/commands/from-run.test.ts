@@ -1,10 +1,19 @@
 import { strict as assert } from 'node:assert';
+import type { Trace } from '../../src/carbon/trace-file.js';
 import { machinePace, measureRun } from '../../src/commands/from-run.js';
 import type { RunLogRecord } from '../../src/daemon/run-log.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
-const trace = { points: [{ time: new Date(T0), intensity: 100 }] };
+const trace: Trace = {
+  source: 'test',
+  unit: 'gCO2eq/kWh',
+  kind: 'average',
+  points: [
+    { time: new Date(T0), intensity: 100 },
+    { time: new Date(T0 + 3_600_000), intensity: 100 },
+  ],
+};
 
 /**
  * A run log: a start, its selection, then `rhos.length` steps back to back, step k taking
