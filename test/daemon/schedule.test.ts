@@ -18,13 +18,15 @@ import {
 /**
  * The simulator predicts the daemon: the real daemon runs a short job on a replayed trace (30
  * trace minutes = 6 s), then `policy simulate --from-run` replays the same policy on the same
- * trace with the machine measured from that run. The finish time and the steps done by the end of
- * every trace interval must agree within ±10 % (see `assertPredicted`).
+ * trace with the machine measured from that run. The finish time, the steps done by the end of
+ * every trace interval, and the steps in each interval at the machine's measured pace must agree
+ * within ±10 % (see `assertPredicted`).
  */
 interface Row {
   readonly intensity: number;
   readonly steps: number;
   readonly measured_steps: number;
+  readonly machine_pace: number | null;
 }
 
 interface Simulated {
@@ -86,17 +88,17 @@ function assertPredicted(sim: Simulated, steps: number): void {
     Math.abs(simulatedMs / measuredMs - 1) <= 0.1,
     `finish: simulated ${simulatedMs} ms after the start, measured ${measuredMs} ms`,
   );
-  // Steps in every trace interval: within ±50 % of what a whole interval at its intensity holds
+  // Steps in every trace interval, within ±10 % of what a whole interval at its intensity holds
   // (the most any interval at that intensity measured; a fraction of the interval's own count
-  // would not do: the first and last intervals are partial, and a paused one holds a handful).
-  // That catches a broken model (one that ignored ρ would miss by 2.6×), not issue 14's ±10 %,
-  // which is not met: on a quiet 2-core machine most intervals agree to 1-9 %, but the tiny
-  // model's step rate on wasm drifts through a run. In one linear run every ρ 0.5 interval ran the
-  // same mask, yet held 285, 311, 325 and 345 steps in turn (the model, fitted on the whole run,
-  // said 309 each); in-process the same mask's step fell from 12.2 ms (steps 20-30) to 10.3 ms
-  // (after step 500); in CI's native pass (mocha holding native TensorFlow) a budget run's clean
-  // intervals held 260, 314 and 410 steps against 315 simulated. One rate cannot follow that; the
-  // table of every interval is printed.
+  // would not do: the first and last intervals are partial, and a paused one holds a handful) —
+  // once the machine's own speed in the interval is divided out. The model, fitted on the whole
+  // run, predicts the run's mean pace; this 2-core VM's speed moves under it: a fixed wasm matMul
+  // loop alone ran 43-67 iterations/s in 2 s windows, and the same mask's step, as the trainer
+  // timed it, took 21 ms in one interval and 35 ms two intervals later (bench:predict prints it).
+  // `machine_pace` is that speed, measured from the trainer's own step times against the run's
+  // mean at the same ρ, so it does not absorb a model error in how ρ, pauses, re-selections or the
+  // warm-up cost time. Raw counts must still agree within ±50 % (a model that ignored ρ would miss
+  // by 2.6×); the table of every interval is printed.
   const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
   assert.ok(last >= 3, `the run spans ${last + 1} intervals`);
   const run = sim.intervals.slice(0, last + 1);
@@ -104,15 +106,26 @@ function assertPredicted(sim: Simulated, steps: number): void {
   const busiest = Math.max(...run.map((i) => i.measured_steps));
   const whole = (intensity: number) =>
     Math.max(0.5 * busiest, ...run.filter((i) => i.intensity === intensity).map((i) => i.measured_steps));
+  const atMeanPace = (i: Row) => i.measured_steps * (i.machine_pace ?? 1);
   const table = JSON.stringify(run);
   console.log(
-    `      steps per interval, simulated/measured: ${run.map((i) => `${i.steps}/${i.measured_steps}`).join(' ')}`,
+    `      steps per interval, simulated/measured (at the run's mean pace): ${run
+      .map((i) => `${i.steps}/${i.measured_steps} (${Math.round(atMeanPace(i))})`)
+      .join(' ')}`,
   );
-  for (const [k, i] of run.entries())
+  for (const [k, i] of run.entries()) {
     assert.ok(
       Math.abs(i.steps - i.measured_steps) <= 0.5 * whole(i.intensity),
       `interval ${k}: simulated ${i.steps} steps, measured ${i.measured_steps}, a whole one ${whole(i.intensity)} (${table})`,
     );
+    // The last interval holds what the job had left, so its count is the sum of every earlier
+    // interval's error, the machine's unpaced drift included; its end, the finish, is asserted above.
+    if (k === last) continue;
+    assert.ok(
+      Math.abs(i.steps - atMeanPace(i)) <= 0.1 * whole(i.intensity),
+      `interval ${k}: simulated ${i.steps} steps, measured ${i.measured_steps} at pace ${i.machine_pace}, a whole one ${whole(i.intensity)} (${table})`,
+    );
+  }
   // And the progress curve: steps done by the end of every interval within ±10 % of the job.
   let simulated = 0;
   let measured = 0;
@@ -130,12 +143,12 @@ describe('daemon: the execution model predicts the daemon', function () {
   this.timeout(300_000);
   before(async () => useBackend(testBackend()));
 
-  it('linear policy: policy simulate --from-run gives the measured finish and progress (±10 %)', async () => {
+  it('linear policy: policy simulate --from-run gives the measured finish, progress and steps per interval at the machine’s pace (±10 %)', async () => {
     const { sim } = await runToEnd('linear', 20);
     assertPredicted(sim, 2000);
   });
 
-  it('budget policy: pauses in the dirty intervals of the forecast; the simulator predicts its finish and progress (±10 %)', async () => {
+  it('budget policy: pauses in the dirty intervals of the forecast; the simulator predicts its finish, progress and steps per interval at the machine’s pace (±10 %)', async () => {
     const { sim } = await runToEnd('budget', 13);
     assertPredicted(sim, 1300);
     // It runs in the clean (100 g/kWh) intervals and pauses through the dirty (300) ones, but for
@@ -215,8 +228,8 @@ async function ukServer(): Promise<{ server: Server; url: string; forecasts: () 
   let forecasts = 0;
   const HALF_HOUR = 1_800_000;
   const period = (from: number, value: number) => ({
-    from: new Date(from).toISOString().slice(0, 16) + 'Z',
-    to: new Date(from + HALF_HOUR).toISOString().slice(0, 16) + 'Z',
+    from: `${new Date(from).toISOString().slice(0, 16)}Z`,
+    to: `${new Date(from + HALF_HOUR).toISOString().slice(0, 16)}Z`,
     intensity: { forecast: value, actual: null, index: value > 200 ? 'high' : 'low' },
   });
   const server = createServer((req, res) => {
