@@ -8,7 +8,7 @@
  * no model of the trainer predicts) and the error once the measured steps are scaled to the mean
  * pace; then the finish error.
  *
- *   npm run bench:predict [-- --interval 30 --linear-steps 10000 --budget-steps 5000 --json]
+ *   npm run bench:predict [-- --interval 30 --linear-steps 20000 --budget-steps 10000 --json]
  *
  * The test (`test/daemon/schedule.test.ts`) runs the same comparison with 6 s intervals.
  */
@@ -22,8 +22,8 @@ import { daemonSetup, startDaemon } from '../test/helpers/daemon.js';
 const { values } = parseArgs({
   options: {
     interval: { type: 'string', default: '30' },
-    'linear-steps': { type: 'string', default: '10000' },
-    'budget-steps': { type: 'string', default: '5000' },
+    'linear-steps': { type: 'string', default: '20000' },
+    'budget-steps': { type: 'string', default: '10000' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -31,7 +31,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'npm run bench:predict [-- --interval SECONDS (30) --linear-steps N (10000) --budget-steps N (5000) --only linear|budget --json]',
+    'npm run bench:predict [-- --interval SECONDS (30) --linear-steps N (20000) --budget-steps N (10000) --only linear|budget --json]',
   );
   process.exit(0);
 }
