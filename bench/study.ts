@@ -180,6 +180,14 @@ const Result = z.object({
   }),
   /** Training FLOPs × the executed/modeled ratio of the audited steps (null when none was audited). */
   executed_flops: z.number().nullable(),
+  /**
+   * The run's re-selections: how many, the mean number of tensors each swapped in or out against
+   * the one before, and the share that trained the tied embedding / output layer (`embed_tokens`
+   * or `shared`). Absent in results written before it was recorded.
+   */
+  selections: z
+    .object({ count: z.number().int(), mean_swapped: z.number(), with_embedding: z.number() })
+    .optional(),
   /** Training time (s), and the evaluation's (validation loss and test generation). */
   seconds: z.number(),
   eval_seconds: z.number(),
@@ -271,7 +279,7 @@ function resultOf(
   m: Method,
   task: Task,
   after: readonly EvaluationReport[],
-  rest: Pick<RunResult, 'steps' | 'flops' | 'executed_flops' | 'seconds' | 'backend'>,
+  rest: Pick<RunResult, 'steps' | 'flops' | 'executed_flops' | 'selections' | 'seconds' | 'backend'>,
 ): RunResult {
   const test = after.find((r) => r.split === 'test');
   if (!test?.per_example) throw new Error(`${m.id}: the evaluation reported no test metrics per example`);
@@ -337,6 +345,7 @@ async function train(job: Job, m: Method, o: StudyOptions, log: (line: string) =
   mkdirSync(job.output, { recursive: true });
   writeFileSync(marker, JSON.stringify(identity(job)));
   const audits: number[] = [];
+  const selected: Array<ReadonlySet<string>> = [];
   let task: Task = 'summarization';
   const run = TrainingRun.open(job, {
     backend: o.backend,
@@ -344,6 +353,7 @@ async function train(job: Job, m: Method, o: StudyOptions, log: (line: string) =
     perExample: true,
     emit: (e) => {
       if (e.type === 'start' && e.resumedFrom) log(`  ${m.id}: resumed from ${e.resumedFrom}`);
+      if (e.type === 'selection') selected.push(new Set(e.selected));
       if (e.type !== 'step') return;
       const s = e as StepEvent;
       if (s.executedFlops !== undefined) audits.push(s.executedFlops / s.flops);
@@ -361,9 +371,27 @@ async function train(job: Job, m: Method, o: StudyOptions, log: (line: string) =
     steps: report.steps,
     flops: { training: f.training, selection: f.selection, full: f.full, saved_net: f.saved_ratio },
     executed_flops: ratio !== undefined ? f.training * ratio : null,
+    ...(selected.length > 0 ? { selections: churn(selected) } : {}),
     seconds: report.train_seconds,
     backend: o.backend,
   });
+}
+
+/** How much consecutive selections differ, and how often the tied embedding is among them. */
+export function churn(selected: ReadonlyArray<ReadonlySet<string>>): NonNullable<RunResult['selections']> {
+  const swapped = selected
+    .slice(1)
+    .map(
+      (s, k) =>
+        [...s].filter((n) => !selected[k]!.has(n)).length + [...selected[k]!].filter((n) => !s.has(n)).length,
+    );
+  const embedding = (s: ReadonlySet<string>) =>
+    [...s].some((n) => /(^|\.)(embed_tokens|shared)\.weight$/.test(n));
+  return {
+    count: selected.length,
+    mean_swapped: swapped.length > 0 ? swapped.reduce((a, b) => a + b, 0) / swapped.length : 0,
+    with_embedding: selected.filter(embedding).length / selected.length,
+  };
 }
 
 /** Every result file in `dir` that parses (a corrupt one is skipped: `runStudy` names and redoes it). */

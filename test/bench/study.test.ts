@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   allMethods,
+  churn,
   currentResults,
   jobFor,
   pairedBootstrap,
@@ -282,5 +283,18 @@ describe('bench/study: statistics', () => {
     assert.ok(
       !tables[0]!.includes('abl-x') && tables[1]!.includes('| GT 0.7 |') && tables[1]!.includes('| abl-x |'),
     );
+  });
+});
+
+describe('bench/study: selection churn', () => {
+  it('counts the tensors swapped between consecutive selections and the share with the tied embedding', () => {
+    const c = churn([
+      new Set(['a', 'b', 'model.decoder.embed_tokens.weight']),
+      new Set(['a', 'c']),
+      new Set(['a', 'c']),
+      new Set(['shared.weight', 'c']),
+    ]);
+    // 1→2: b and embed_tokens out, c in (3); 2→3: none; 3→4: a out, shared in (2).
+    assert.deepEqual(c, { count: 4, mean_swapped: 5 / 3, with_embedding: 0.5 });
   });
 });
