@@ -18,7 +18,7 @@ export type ImportanceMetric = 'delta_gradient' | 'delta' | 'gradient';
 /**
  * Which AdamW state Δw is computed from (the ablation of issue 19): each tensor's current moments,
  * a tensor without any (never selected, or dropped on leaving the selection) getting its first-step
- * update Δw ≈ −lr·sign(g) (`current`, the default); the first-step update for every tensor, moments
+ * update Δw ≈ −lr·sign(g) (`current`; the job default is `keep`); the first-step update for every tensor, moments
  * or not, so every score has one scale (`fresh`); or, as `current`, but tensors that leave the
  * selection keep their frozen moments (the trainer's side of `keep`), so they are scored with them.
  */
