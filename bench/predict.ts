@@ -12,12 +12,14 @@
  *
  * The test (`test/daemon/schedule.test.ts`) runs the same comparison with 6 s intervals.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
-import { runPolicySimulate } from '../src/commands/policy.js';
-import { daemonSetup, startDaemon } from '../test/helpers/daemon.js';
+import {
+  type Interval,
+  type PredictionPolicy,
+  runAndSimulate,
+  wholeInterval,
+} from '../test/helpers/prediction.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,79 +47,32 @@ const stepsOf = {
   linear: positive('linear-steps', values['linear-steps']),
   budget: positive('budget-steps', values['budget-steps']),
 };
-const kinds = (values.only?.split(',') ?? ['linear', 'budget']) as Array<keyof typeof stepsOf>;
+const kinds = (values.only?.split(',') ?? ['linear', 'budget']) as PredictionPolicy[];
 for (const k of kinds) if (!(k in stepsOf)) throw new Error(`--only ${k}: expected linear or budget`);
 
-const policies = {
-  linear: 'map: { type: linear, points: [[100, 1.0], [300, 0.5]] }',
-  // Pauses through the dirty intervals while min_mean_rho 0.6 still fits 50 intervals.
-  budget: `map: { type: budget, deadline: ${50 * intervalS}s, min_mean_rho: 0.6, interval: ${intervalS}s }`,
-};
-
-interface Row {
-  readonly from: string;
-  readonly intensity: number;
-  readonly steps: number;
-  readonly measured_steps: number;
-  readonly machine_pace: number | null;
-}
-
 interface Outcome {
-  readonly policy: keyof typeof policies;
+  readonly policy: PredictionPolicy;
   readonly steps: number;
   readonly finish_error: number;
-  readonly rows: Array<Row & { error: number; paced_error: number }>;
+  readonly rows: Array<Interval & { error: number; paced_error: number }>;
   readonly within_10: number;
   readonly paced_within_10: number;
   readonly whole_intervals: number;
 }
 
-async function runOne(kind: keyof typeof policies): Promise<Outcome> {
-  const s = await daemonSetup();
+async function runOne(kind: PredictionPolicy): Promise<Outcome> {
   const steps = stepsOf[kind];
-  const config = s
-    .config()
-    .replace('speed: 600', `speed: ${1800 / intervalS}`)
-    .replace(/map: \{ type: steps[^\n]*/, policies[kind])
-    .replace('epochs: 50', `epochs: 1000, max_steps: ${steps}`)
-    // As in the test: one mask per ρ (a scheduled re-selection mid-run changes the pace; see there).
-    .replace('selection: { interval_steps: 1000 }', `selection: { interval_steps: ${steps + 1} }`)
-    .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
-  writeFileSync(s.configFile, `${config}exit_when_done: true\n`);
-  const policy = join(s.dir, 'policy.yaml');
-  writeFileSync(policy, `policy:\n  ${policies[kind]}\n  rho_min: 0.5\n`);
-  const d = startDaemon(s.configFile, { backend: 'wasm' });
-  const { code } = await d.exited;
-  if (code !== 0) throw new Error(`the daemon exited ${code}:\n${d.output.slice(-20).join('\n')}`);
-  const run = join(s.dir, 'run');
-  const sim = JSON.parse(
-    runPolicySimulate(policy, {
-      trace: join(s.dir, 'trace.csv'),
-      fromRun: run,
-      powerRun: 400,
-      selectionInterval: steps + 1,
-      poll: 1000,
-      forecastHours: 48,
-      json: true,
-    }),
-  ) as {
-    policy: { steps: number; finish: string };
-    measured: { steps: number; finish: string };
-    start: string;
-    intervals: Row[];
-  };
+  const { sim } = await runAndSimulate(kind, {
+    intervalS,
+    train: `epochs: 1000, max_steps: ${steps}`,
+    selectionInterval: steps + 1,
+  });
   const start = Date.parse(sim.start);
-  const finishError = (Date.parse(sim.policy.finish) - start) / (Date.parse(sim.measured.finish) - start) - 1;
+  const finishError =
+    (Date.parse(sim.policy.finish!) - start) / (Date.parse(sim.measured.finish!) - start) - 1;
   const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
   const intervals = sim.intervals.slice(0, last + 1);
-  // A whole interval's steps at an intensity: the most any interval at it measured (the first and
-  // last are partial); a paused interval's, half the busiest's.
-  const busiest = Math.max(...intervals.map((i) => i.measured_steps));
-  const whole = (intensity: number) =>
-    Math.max(
-      0.5 * busiest,
-      ...intervals.filter((i) => i.intensity === intensity).map((i) => i.measured_steps),
-    );
+  const whole = wholeInterval(intervals);
   const rows = intervals.map((i) => ({
     ...i,
     error: (i.steps - i.measured_steps) / whole(i.intensity),

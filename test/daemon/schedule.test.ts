@@ -2,18 +2,15 @@ import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { runPolicySimulate } from '../../src/commands/policy.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
+import { daemonSetup, getJson, logRecords, metric, startDaemon, until } from '../helpers/daemon.js';
 import {
-  type DaemonSetup,
-  daemonSetup,
-  getJson,
-  logRecords,
-  metric,
-  startDaemon,
-  until,
-} from '../helpers/daemon.js';
+  type Interval,
+  type PredictionPolicy,
+  runAndSimulate,
+  type Simulated,
+  wholeInterval,
+} from '../helpers/prediction.js';
 
 /**
  * The simulator predicts the daemon: the real daemon runs a short job on a replayed trace (30
@@ -22,60 +19,8 @@ import {
  * every trace interval, and the steps in each interval at the machine's measured pace must agree
  * within ±10 % (see `assertPredicted`).
  */
-interface Row {
-  readonly intensity: number;
-  readonly steps: number;
-  readonly measured_steps: number;
-  readonly machine_pace: number | null;
-}
-
-interface Simulated {
-  readonly policy: { steps: number; finish: string | null };
-  readonly measured: { steps: number; finish: string | null };
-  readonly start: string;
-  readonly intervals: readonly Row[];
-}
-
-const POLICIES = {
-  linear: 'map: { type: linear, points: [[100, 1.0], [300, 0.5]] }',
-  budget: 'map: { type: budget, deadline: 300s, min_mean_rho: 0.6, interval: 6s }',
-};
-
-async function runToEnd(
-  kind: keyof typeof POLICIES,
-  epochs: number,
-): Promise<{ s: DaemonSetup; sim: Simulated; policy: string }> {
-  const s = await daemonSetup();
-  // 100 steps an epoch; 30 trace minutes last 6 s (speed 300); polled every second.
-  const config = s
-    .config()
-    .replace('speed: 600', 'speed: 300')
-    .replace(/map: \{ type: steps[^\n]*/, POLICIES[kind])
-    .replace('epochs: 50', `epochs: ${epochs}`)
-    // No scheduled re-selection mid-run: the model has one X, but time per FLOP depends on which
-    // tensors train (on wasm, the tiny job's step-1000 selection ran 27 % slower for 5 % more FLOPs),
-    // so a mask change mid-run shifts the pace in a way no single rate predicts (a known gap).
-    .replace('selection: { interval_steps: 1000 }', 'selection: { interval_steps: 5000 }')
-    .replace('stale_after: 10m', 'stale_after: 10m\n  forecast: { every: 1h, hours: 48 }');
-  writeFileSync(s.configFile, `${config}exit_when_done: true\n`);
-  const policy = join(s.dir, 'policy.yaml');
-  writeFileSync(policy, `policy:\n  ${POLICIES[kind]}\n  rho_min: 0.5\n`);
-  // On wasm whatever the suite's backend, as issue 14 specifies: on the native one, TensorFlow's
-  // thread pools share the 2 cores with the daemon and mocha, and one mask's steps per 6 s
-  // interval swung from 261 to 452 in CI's native pass, noise no model of the trainer predicts.
-  const d = startDaemon(s.configFile, { backend: 'wasm' });
-  const { code } = await d.exited;
-  assert.equal(code, 0, d.output.slice(-20).join('\n'));
-  const out = runPolicySimulate(policy, {
-    trace: join(s.dir, 'trace.csv'),
-    fromRun: join(s.dir, 'run'),
-    powerRun: 400,
-    selectionInterval: 5000,
-    poll: 1000,
-    forecastHours: 48,
-    json: true,
-  });
-  return { s, sim: JSON.parse(out) as Simulated, policy };
+async function runToEnd(kind: PredictionPolicy, epochs: number) {
+  return runAndSimulate(kind, { intervalS: 6, train: `epochs: ${epochs}`, selectionInterval: 5000 });
 }
 
 function assertPredicted(sim: Simulated, steps: number): void {
@@ -102,11 +47,8 @@ function assertPredicted(sim: Simulated, steps: number): void {
   const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
   assert.ok(last >= 3, `the run spans ${last + 1} intervals`);
   const run = sim.intervals.slice(0, last + 1);
-  // A paused interval's whole is a running one's: at least half the busiest interval's steps.
-  const busiest = Math.max(...run.map((i) => i.measured_steps));
-  const whole = (intensity: number) =>
-    Math.max(0.5 * busiest, ...run.filter((i) => i.intensity === intensity).map((i) => i.measured_steps));
-  const atMeanPace = (i: Row) => i.measured_steps * (i.machine_pace ?? 1);
+  const whole = wholeInterval(run);
+  const atMeanPace = (i: Interval) => i.measured_steps * (i.machine_pace ?? 1);
   const table = JSON.stringify(run);
   console.log(
     `      steps per interval, simulated/measured (at the run's mean pace): ${run
