@@ -4,7 +4,7 @@
  * `--interval` wall seconds, with a linear policy and then a budget one, and replays each run
  * through the simulator. Prints, per trace interval, the steps simulated and measured and the
  * error as a share of a whole interval's steps at that intensity; the machine's pace in the
- * interval (its steps' mean time as the trainer timed them ÷ the run's mean at the same ρ: what
+ * interval (the mean wall time between its steps ÷ the run's mean at the same ρ: what
  * no model of the trainer predicts) and the error once the measured steps are scaled to the mean
  * pace; then the finish error.
  *
@@ -110,7 +110,7 @@ else
       );
   }
 console.log(
-  '\nerror: (simulated − measured) ÷ a whole interval’s steps at that intensity; machine pace: the interval’s mean step time ÷ the run’s at the same ρ (trainer-timed)',
+  '\nerror: (simulated − measured) ÷ a whole interval’s steps at that intensity; machine pace: the interval’s mean wall time between steps ÷ the run’s at the same ρ',
 );
 
 function pct(x: number): string {

@@ -28,8 +28,10 @@ export interface RunMeasurement {
   readonly energyJ: number;
   readonly pausedSeconds: number;
   /**
-   * The steps whose time is the machine's pace alone, as the trainer timed them: not the first
-   * START_STEPS after a start (warm-up), nor a selection's step and the audited one after it.
+   * The steps whose time is the machine's pace alone: each one's wall time since the step before
+   * it (what the model is fitted on: the step, its checkpoint, the processes' own overhead, the
+   * host's stalls), not across a pause or a start, and not for the first START_STEPS after a start
+   * (warm-up), nor a selection's step and the audited one after it (the model charges those).
    */
   readonly plainSteps: ReadonlyArray<{
     readonly end: number;
@@ -56,12 +58,16 @@ export function measureRun(
   let ready = at(start);
   const plainSteps: Array<{ end: number; rho: number; seconds: number }> = [];
   let notPlain = 0;
+  /** The end of the step before, while steps run back to back. */
+  let previousEnd: number | undefined;
   for (const r of records) {
     if (r.type === 'start') {
       pace.restart(at(r));
       notPlain = START_STEPS;
+      previousEnd = undefined;
     } else if (r.type === 'evaluation' && r.when === 'before' && at(r) >= at(start)) {
       pace.restart(at(r));
+      previousEnd = undefined;
       if (steps.length === 0) ready = at(r);
     } else if (r.type === 'selection') {
       pace.selection(r.seconds, r.rho, r.ratio);
@@ -69,10 +75,13 @@ export function measureRun(
     } else if (r.type === 'step' && at(r) >= at(start)) {
       steps.push(r);
       if (notPlain > 0) notPlain--;
-      else if (r.seconds !== undefined) plainSteps.push({ end: at(r), rho: r.rho, seconds: r.seconds });
+      else if (previousEnd !== undefined)
+        plainSteps.push({ end: at(r), rho: r.rho, seconds: (at(r) - previousEnd) / 1000 });
+      previousEnd = at(r);
       pace.step(at(r), { flops: r.flops, fullFlops: r.full_flops, joules: r.joules });
     } else if (r.type === 'decision' && r.pause !== paused) {
       paused = r.pause;
+      previousEnd = undefined;
       pace.break();
       if (paused) pausedSince = at(r);
       else if (pausedSince !== undefined) pauses.push([pausedSince, at(r)]);
@@ -114,9 +123,11 @@ export function measureRun(
 }
 
 /**
- * The machine's pace in each interval [from, to): the mean over its plain steps of the step's time
- * ÷ the run's mean at that ρ (1: the run's mean pace, which is what the fitted model assumes; 1.2:
- * steps took 20 % longer). What no model of the trainer predicts: other load, clocks, the host.
+ * The machine's pace in each interval [from, to): the mean over its plain steps of the step's wall
+ * time ÷ the run's mean at that ρ (1: the run's mean pace, which is what the fitted model assumes;
+ * 1.2: steps took 20 % longer). What no model of the trainer predicts: other load, clocks, the
+ * host, a slow disk under the checkpoints. Relative to each ρ's own mean, it does not absorb an
+ * error in c(ρ); without the steps around pauses, starts and selections, none in their costs.
  * Undefined for an interval with fewer than `min` plain steps.
  */
 export function machinePace(

@@ -303,7 +303,7 @@ export function formatSimulation(
           ]),
         ['left', 'right', 'right', 'right', 'right'],
       ),
-      'machine pace: the mean time of the interval’s steps (trainer-timed; warm-up and re-selections left out) ÷ the run’s mean at the same ρ',
+      'machine pace: the mean wall time between the interval’s steps (pauses, warm-up and re-selections left out) ÷ the run’s mean at the same ρ',
     );
   }
   if (o.chart) lines.push('', `chart written to ${o.chart}`);

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPolicySimulate } from '../../src/commands/policy.js';
-import { type DaemonSetup, daemonSetup, startDaemon } from './daemon.js';
+import { type DaemonProcess, type DaemonSetup, daemonSetup, startDaemon } from './daemon.js';
 
 export interface Interval {
   readonly from: string;
@@ -39,7 +39,7 @@ export function predictionPolicy(kind: PredictionPolicy, intervalS: number): str
 export async function runAndSimulate(
   kind: PredictionPolicy,
   o: { readonly intervalS: number; readonly train: string; readonly selectionInterval: number },
-): Promise<{ s: DaemonSetup; sim: Simulated; policy: string }> {
+): Promise<{ s: DaemonSetup; d: DaemonProcess; sim: Simulated; policy: string }> {
   const s = await daemonSetup();
   const map = predictionPolicy(kind, o.intervalS);
   const config = s
@@ -70,7 +70,7 @@ export async function runAndSimulate(
     forecastHours: 48,
     json: true,
   });
-  return { s, sim: JSON.parse(out) as Simulated, policy };
+  return { s, d, sim: JSON.parse(out) as Simulated, policy };
 }
 
 /**
