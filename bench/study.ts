@@ -520,12 +520,63 @@ export interface MethodSummary {
   readonly validationLoss?: { mean: number; half: number };
   /** Paired bootstrap CI of the headline metric's difference to Full FT. */
   readonly vsFull?: { mean: number; lo: number; hi: number; n: number };
+  /** An ablation against its reference (GreenTrainer at the same ρ, no change), paired. */
+  readonly vsReference?: AblationComparison;
   readonly flops: number;
   readonly selection: number;
   readonly executed?: number;
   /** FLOPs saved against Full FT's runs, net of re-selection: 1 − (training + selection) ÷ Full FT's training. */
   readonly savedNet?: number;
   readonly seconds: number;
+}
+
+/**
+ * An ablation against its reference, paired by seed (validation loss: one number per run) and by
+ * (seed, test example) (the headline metric). `verdict` reads the validation-loss interval: `lower`
+ * or `higher` when it excludes 0, `unresolved` when it does not, `one seed` without an interval.
+ */
+export interface AblationComparison {
+  readonly reference: string;
+  readonly seeds: number[];
+  readonly loss?: { mean: number; half: number; n: number; lowerOn: number };
+  readonly headline?: { mean: number; lo: number; hi: number; n: number };
+  readonly verdict: 'lower' | 'higher' | 'unresolved' | 'one seed';
+}
+
+/** Compares an ablation's runs with the reference's, over the seeds both ran. */
+export function compareAblation(
+  runs: readonly RunResult[],
+  reference: readonly RunResult[],
+  headline: string,
+): AblationComparison | undefined {
+  const bySeed = new Map(reference.map((r) => [r.seed, r]));
+  const pairs = runs.filter((r) => bySeed.has(r.seed));
+  if (pairs.length === 0) return undefined;
+  const lossDiffs = pairs.flatMap((r) => {
+    const a = r.validation_loss;
+    const b = bySeed.get(r.seed)!.validation_loss;
+    return a === null || b === null ? [] : [a - b];
+  });
+  const loss =
+    lossDiffs.length > 0
+      ? { ...tInterval(lossDiffs), lowerOn: lossDiffs.filter((d) => d < 0).length }
+      : undefined;
+  const diffs = pairedDifferences(pairs, reference, headline);
+  const verdict =
+    loss === undefined || Number.isNaN(loss.half)
+      ? 'one seed'
+      : loss.mean + loss.half < 0
+        ? 'lower'
+        : loss.mean - loss.half > 0
+          ? 'higher'
+          : 'unresolved';
+  return {
+    reference: reference[0]!.method,
+    seeds: pairs.map((r) => r.seed),
+    ...(loss ? { loss } : {}),
+    ...(diffs ? { headline: pairedBootstrap(diffs) } : {}),
+    verdict,
+  };
 }
 
 /** Per method (in `order`, then any other found): means, CIs and the paired comparison to Full FT. */
@@ -555,6 +606,10 @@ export function summarise(results: readonly RunResult[], order: readonly string[
     const executed = runs.map((r) => r.executed_flops).filter((x): x is number => x !== null);
     const flops = mean(runs.map((r) => r.flops.training));
     const selection = mean(runs.map((r) => r.flops.selection));
+    const reference = first.ablation
+      ? results.filter((r) => !r.ablation && r.kind === 'greentrainer' && r.job.rho === first.job.rho)
+      : [];
+    const vsReference = reference.length > 0 ? compareAblation(runs, reference, headline) : undefined;
     return {
       id,
       label: first.label,
@@ -565,6 +620,7 @@ export function summarise(results: readonly RunResult[], order: readonly string[
       metrics,
       ...(losses.length > 0 ? { validationLoss: tInterval(losses) } : {}),
       ...(diffs ? { vsFull: pairedBootstrap(diffs) } : {}),
+      ...(vsReference ? { vsReference } : {}),
       flops,
       selection,
       ...(executed.length > 0 ? { executed: mean(executed) } : {}),
@@ -613,8 +669,45 @@ export function reportTables(summaries: readonly MethodSummary[], task: Task): s
           ...head,
           ...main.filter((m) => m.kind === 'greentrainer' && ablations.some((a) => a.rho === m.rho)).map(row),
           ...ablations.map(row),
+          ...comparisonTable(ablations, summaries, names[0]!),
         ]
       : []),
+  ];
+}
+
+/** Each ablation against its reference, paired: the table that decides which change to adopt. */
+function comparisonTable(
+  ablations: readonly MethodSummary[],
+  all: readonly MethodSummary[],
+  name: string,
+): string[] {
+  const compared = ablations.filter((a) => a.vsReference);
+  if (compared.length === 0) return [];
+  const label = (id: string) => (all.find((s) => s.id === id)?.label ?? id).replace(/\|/g, '\\|');
+  // The sign of the printed figure: a difference that rounds to 0 prints +0.
+  const signed = (x: number, digits: number) =>
+    `${Number(x.toFixed(digits)) >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+  return [
+    '',
+    'Each ablation minus its reference, paired: validation loss by seed (mean difference ± the half-width of its 95 % t-interval; ' +
+      `"lower" when the interval lies below 0), ${name} by (seed, test example) with a percentile bootstrap 95 % CI:`,
+    '',
+    `| ablation | reference | seeds | Δ val. loss [paired 95 % t-interval] | lower on | Δ ${name} [paired 95 % CI] | val. loss verdict |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...compared.map((a) => {
+      const c = a.vsReference!;
+      const loss = c.loss
+        ? Number.isNaN(c.loss.half)
+          ? signed(c.loss.mean, 4)
+          : `${signed(c.loss.mean, 4)} ± ${c.loss.half.toFixed(4)}`
+        : '–';
+      const h = c.headline
+        ? `${signed(c.headline.mean, 2)} [${signed(c.headline.lo, 2)}, ${signed(c.headline.hi, 2)}]`
+        : '–';
+      return `| ${a.label.replace(/\|/g, '\\|')} | ${label(c.reference)} | ${c.seeds.join(', ')} | ${loss} | ${
+        c.loss ? `${c.loss.lowerOn} of ${c.loss.n}` : '–'
+      } | ${h} | ${c.verdict} |`;
+    }),
   ];
 }
 

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   allMethods,
   churn,
+  compareAblation,
   currentResults,
   jobFor,
   pairedBootstrap,
@@ -283,6 +284,99 @@ describe('bench/study: statistics', () => {
     assert.ok(
       !tables[0]!.includes('abl-x') && tables[1]!.includes('| GT 0.7 |') && tables[1]!.includes('| abl-x |'),
     );
+  });
+});
+
+describe('bench/study: ablations against their reference', () => {
+  const run = (method: string, seed: number, loss: number, rouge1: number[], rho = 0.7): RunResult => ({
+    version: 1,
+    method,
+    label: method,
+    kind: 'greentrainer',
+    ablation: method.startsWith('abl'),
+    seed,
+    job: { rho },
+    task: 'summarization',
+    steps: 2,
+    metrics: { rouge1: rouge1.reduce((a, b) => a + b, 0) / rouge1.length },
+    per_example: { rouge1 },
+    validation_loss: loss,
+    flops: { training: 6e12, selection: 1e12, full: 10e12, saved_net: 0.3 },
+    executed_flops: null,
+    seconds: 1,
+    eval_seconds: 1,
+    backend: 'wasm',
+    date: '2026-12-01',
+  });
+  const ex = [10, 20, 30, 40];
+  const ref = [run('gt-0.7', 1, 3.0, ex), run('gt-0.7', 2, 3.1, ex), run('gt-0.7', 3, 3.2, ex)];
+
+  it('pairs validation loss by seed and calls a change lower only when the whole t-interval is below 0', () => {
+    // Differences −0.10, −0.08, −0.09: mean −0.09, s = 0.01, half-width t(2)·0.01/√3 = 0.02484.
+    const better = [
+      run(
+        'abl-a',
+        1,
+        2.9,
+        ex.map((x) => x + 1),
+      ),
+      run(
+        'abl-a',
+        2,
+        3.02,
+        ex.map((x) => x + 1),
+      ),
+      run(
+        'abl-a',
+        3,
+        3.11,
+        ex.map((x) => x + 1),
+      ),
+    ];
+    const c = compareAblation(better, ref, 'rouge1')!;
+    assert.equal(c.reference, 'gt-0.7');
+    assert.deepEqual(c.seeds, [1, 2, 3]);
+    assert.ok(Math.abs(c.loss!.mean + 0.09) < 1e-12, `${c.loss!.mean}`);
+    assert.ok(Math.abs(c.loss!.half - (4.303 * 0.01) / Math.sqrt(3)) < 1e-9, `${c.loss!.half}`);
+    assert.equal(c.loss!.lowerOn, 3);
+    assert.equal(c.verdict, 'lower');
+    // ROUGE-1 one point higher on every (seed, example): the bootstrap CI is the point itself.
+    assert.deepEqual(c.headline, { mean: 1, lo: 1, hi: 1, n: 12 });
+
+    // Lower on two seeds of three, higher on one: the interval straddles 0.
+    const mixed = [run('abl-b', 1, 2.9, ex), run('abl-b', 2, 3.12, ex), run('abl-b', 3, 3.19, ex)];
+    const m = compareAblation(mixed, ref, 'rouge1')!;
+    assert.equal(m.loss!.lowerOn, 2);
+    assert.equal(m.verdict, 'unresolved');
+    const worse = [run('abl-c', 1, 3.1, ex), run('abl-c', 2, 3.2, ex), run('abl-c', 3, 3.31, ex)];
+    assert.equal(compareAblation(worse, ref, 'rouge1')!.verdict, 'higher');
+    // One seed: a difference but no interval, and no verdict drawn from it.
+    const one = compareAblation([run('abl-d', 2, 3.0, ex)], ref, 'rouge1')!;
+    assert.ok(Math.abs(one.loss!.mean + 0.1) < 1e-12);
+    assert.equal(one.verdict, 'one seed');
+    // Seeds the reference did not run are left out.
+    assert.equal(compareAblation([run('abl-e', 4, 3.0, ex)], ref, 'rouge1'), undefined);
+  });
+
+  it("finds each ablation's reference by ρ and reports the comparison table", () => {
+    const at9 = [run('gt-0.9', 1, 2.5, ex, 0.9), run('gt-0.9', 2, 2.6, ex, 0.9)];
+    const abl9 = [run('abl-9', 1, 2.4, ex, 0.9), run('abl-9', 2, 2.45, ex, 0.9)];
+    const abl7 = [run('abl-7', 1, 3.05, ex), run('abl-7', 2, 3.05, ex)];
+    const s = summarise([...ref, ...at9, ...abl9, ...abl7], ['gt-0.7', 'gt-0.9', 'abl-7', 'abl-9']);
+    assert.equal(s.find((x) => x.id === 'abl-9')!.vsReference!.reference, 'gt-0.9');
+    assert.equal(s.find((x) => x.id === 'abl-7')!.vsReference!.reference, 'gt-0.7');
+    assert.equal(s.find((x) => x.id === 'gt-0.7')!.vsReference, undefined);
+    const { markdown } = studyReport(
+      [...ref, ...at9, ...abl9, ...abl7],
+      [],
+      ['gt-0.7', 'gt-0.9', 'abl-7', 'abl-9'],
+    );
+    // abl-7: +0.05 and −0.05: mean 0, s = 0.0707, half 12.706·0.0707/√2 = 0.6353.
+    assert.match(
+      markdown,
+      /\| abl-7 \| gt-0\.7 \| 1, 2 \| \+0\.0000 ± 0\.6353 \| 1 of 2 \| \+0\.00 \[\+0\.00, \+0\.00\] \| unresolved \|/,
+    );
+    assert.match(markdown, /\| abl-9 \| gt-0\.9 \| 1, 2 \| −0\.1250 ± /);
   });
 });
 
