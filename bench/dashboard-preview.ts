@@ -10,13 +10,18 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import { dashboardPanels, expandVariables, readDashboard } from '../test/deploy/dashboard-queries.js';
 import { findOnPath } from '../test/deploy/tools.js';
 import { daemonSetup, freePort, startDaemon, until } from '../test/helpers/daemon.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '90' } } });
+const values = benchArgs(
+  `npm run dashboard:preview [-- --seconds 90]: runs the daemon on a tiny model with a replayed trace, lets the
+real prometheus scrape it, and draws every panel of grafana/dashboards/greentrainer.json in docs/dashboard.svg.
+  --seconds N  how long to collect metrics (default 90)`,
+  { seconds: { type: 'string', default: '90' } },
+);
 const seconds = Number(values.seconds);
 const prometheus = findOnPath('prometheus');
 if (!prometheus) throw new Error('needs the `prometheus` binary (Debian package prometheus)');

@@ -6,10 +6,19 @@
  *
  *   npm run bench:metrics [-- --json]
  */
+
 import { initBackend } from '../src/backend/select.js';
 import { daemonSetup, getJson, startDaemon, until } from '../test/helpers/daemon.js';
+import { benchArgs } from './args.js';
 
-const json = process.argv.includes('--json');
+const flags = benchArgs(
+  `npm run bench:metrics [-- --json]: /metrics latency (200 scrapes) while the daemon trains a tiny model
+on a replayed trace; the target is p99 < 100 ms.
+  --json   one JSON object instead of the table`,
+  { json: { type: 'boolean' } },
+);
+
+const json = flags.json === true;
 await initBackend({ backend: 'wasm' });
 const s = await daemonSetup();
 const d = startDaemon(s.configFile);

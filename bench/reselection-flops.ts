@@ -9,7 +9,6 @@
  *   npx tsx bench/reselection-flops.ts [--steps 400] [--interval 100]
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
 import { backwardBudget, earlyStopDepth } from '../src/greentrainer/rho.js';
@@ -20,11 +19,17 @@ import { BatchStream } from '../src/train/batches.js';
 import { encodeCausal } from '../src/train/data.js';
 import { encodeOptions, JobConfig } from '../src/train/job.js';
 import { loadSplits } from '../src/train/splits.js';
+import { benchArgs } from './args.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const { values } = parseArgs({
-  options: { steps: { type: 'string', default: '400' }, interval: { type: 'string', default: '100' } },
-});
+const values = benchArgs(
+  `npx tsx bench/reselection-flops.ts [--steps 400] [--interval 100]: the share of full fine-tuning's FLOPs
+that re-selection (importance passes) took in docs/results.md's one-seed GreenTrainer runs, recomputed
+without training.
+  --steps N     optimizer steps of the run (default 400)
+  --interval N  steps between re-selections (default 100)`,
+  { steps: { type: 'string', default: '400' }, interval: { type: 'string', default: '100' } },
+);
 const steps = Number(values.steps);
 const interval = Number(values.interval);
 

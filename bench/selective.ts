@@ -9,6 +9,7 @@
  *   npm run bench:selective -- --seq 128   4 × 128 tokens
  *   npm run bench:selective -- --json      one JSON object
  */
+
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
@@ -20,7 +21,16 @@ import { CausalLM } from '../src/models/causal-lm.js';
 import { AdamW } from '../src/train/adamw.js';
 import { executedFlops } from '../src/train/flops-audit.js';
 import { tensorImportance } from '../src/train/importance.js';
+import { benchArgs } from './args.js';
 import { median, optConfig, runOnBackends, tokenBatch } from './harness.js';
+
+const flags = benchArgs(
+  `npm run bench:selective [-- --seq N] [-- --json]: full fine-tuning against GreenTrainer selections at
+ρ 0.4 / 0.5 / 0.7 on a small OPT-shaped model: modeled FLOPs, executed FLOPs and step-time ratios.
+  --seq N  tokens per sequence (default 512, the paper's; batch 4)
+  --json   one JSON object instead of the tables`,
+  { seq: { type: 'string' }, json: { type: 'boolean' } },
+);
 
 const ROUNDS = 7;
 
@@ -30,11 +40,10 @@ const ROUNDS = 7;
  * trained weight cost the same however many tokens a step has, and FLOPs do not count them.
  */
 function sequenceLength(): number {
-  const at = process.argv.indexOf('--seq');
-  if (at < 0) return 512;
-  const n = Number(process.argv[at + 1]);
+  if (flags.seq === undefined) return 512;
+  const n = Number(flags.seq);
   if (!Number.isInteger(n) || n < 8)
-    throw new Error(`--seq takes a whole number of tokens ≥ 8, not '${process.argv[at + 1]}'`);
+    throw new Error(`--seq takes a whole number of tokens ≥ 8, not '${flags.seq}'`);
   return n;
 }
 

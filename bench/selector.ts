@@ -6,10 +6,19 @@
  *   npm run bench:selector            a table
  *   npm run bench:selector -- --json  one JSON object
  */
+
 import { performance } from 'node:perf_hooks';
 import { selectionCost, selectTensors } from '../src/greentrainer/selector.js';
 import { rng } from '../test/helpers/random.js';
+import { benchArgs } from './args.js';
 import { median } from './harness.js';
+
+const flags = benchArgs(
+  `npm run bench:selector [-- --json]: the exact O(N·T) selector against the paper's O(N²·T) recurrence
+on transformer-shaped instances: time, and how often the two disagree on the optimum.
+  --json   one JSON object instead of the table`,
+  { json: { type: 'boolean' } },
+);
 
 interface Instance {
   readonly tDy: Int32Array;
@@ -201,7 +210,7 @@ function disagreement(count: number) {
 
 const rows = benchmarkRows();
 const agreement = disagreement(300);
-if (process.argv.includes('--json')) {
+if (flags.json) {
   console.log(JSON.stringify({ rows, disagreement: agreement }, null, 2));
 } else {
   const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(2));

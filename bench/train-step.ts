@@ -7,12 +7,21 @@
  *   npm run bench:train-step -- --json  one JSON object
  *   GREENTRAINER_BACKEND=cpu npm run bench:train-step
  */
+
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, initBackend } from '../src/backend/select.js';
 import { profileFlops } from '../src/greentrainer/flops.js';
 import { CausalLM } from '../src/models/causal-lm.js';
+import { benchArgs } from './args.js';
 import { median, optConfig, runOnBackends, tokenBatch } from './harness.js';
+
+benchArgs(
+  `npm run bench:train-step [-- --json]: matMul rate, forward and forward + backward of full fine-tuning on a
+small OPT-shaped model, on every backend this machine has (GREENTRAINER_BACKEND=... for one).
+  --json   one JSON object instead of the tables`,
+  { json: { type: 'boolean' } },
+);
 
 const SHAPE = { layers: 4, hidden: 256, ffn: 1024, heads: 4, vocab: 8192, seq: 128, batch: 4 };
 const CONFIG = optConfig(SHAPE);
