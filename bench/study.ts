@@ -11,7 +11,8 @@
  * short resumes from its own checkpoints (its folder keeps `study-job.json`, the job it ran).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadModel } from '../src/models/checkpoint.js';
 import { TextTokenizer } from '../src/models/tokenizer.js';
@@ -150,10 +151,25 @@ export function jobFor(o: StudyOptions, m: Method, seed: number): Job {
   });
 }
 
-/** What identifies a run's configuration: its job without the output folder. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * A path inside this repository relative to its root, so a result file is the same run from any
+ * checkout (a fresh clone elsewhere resumes the study instead of redoing it); other paths as given.
+ */
+export function portablePath(path: string, root = ROOT): string {
+  const r = relative(root, resolve(path));
+  return r === '' || r.startsWith('..') || isAbsolute(r) ? path : r;
+}
+
+/** What identifies a run's configuration: its job without the output folder, repository paths relative. */
 function identity(job: Job): Omit<Job, 'output'> {
   const { output: _, ...rest } = job;
-  return rest;
+  return {
+    ...rest,
+    model: portablePath(rest.model),
+    dataset: { ...rest.dataset, path: portablePath(rest.dataset.path) },
+  };
 }
 
 const Result = z.object({

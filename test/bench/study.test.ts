@@ -11,6 +11,7 @@ import {
   jobFor,
   pairedBootstrap,
   pairedDifferences,
+  portablePath,
   type RunResult,
   readResults,
   resultFile,
@@ -182,6 +183,36 @@ describe('bench/study: the study runner', () => {
     );
     assert.equal(interval.selection.interval_steps, 25);
     assert.equal(interval.train.max_steps, 5);
+  });
+});
+
+describe('bench/study: result files from any checkout', () => {
+  it('records repository paths relative to the root, other paths as given', () => {
+    assert.equal(portablePath(join(ROOT, 'demo/model')), 'demo/model');
+    assert.equal(portablePath('/srv/models/opt-1.3b', ROOT), '/srv/models/opt-1.3b');
+    assert.equal(portablePath(join(ROOT, '..', 'elsewhere'), ROOT), join(ROOT, '..', 'elsewhere'));
+    assert.equal(portablePath('/x/repo', '/x/repo'), '/x/repo');
+    // The same folder under another checkout's root is the same run.
+    assert.equal(portablePath('/clone/demo/data', '/clone'), portablePath(join(ROOT, 'demo/data')));
+  });
+
+  it('counts every committed docs/results/study-2ep file as current for the documented command, from this checkout', () => {
+    // docs/results.md: --epochs 2 --test 100 --rhos 0.5,0.6,0.7,0.9,0.95 --results study-2ep (validation 200).
+    const { current, other } = currentResults({
+      model: join(ROOT, 'demo/model'),
+      data: join(ROOT, 'demo/data'),
+      splits: ['train', 'validation', 'test'],
+      seeds: [1, 2, 3],
+      epochs: 2,
+      test: 100,
+      validation: 200,
+      methods: allMethods([0.5, 0.6, 0.7, 0.9, 0.95]),
+      resultsDir: join(ROOT, 'docs/results/study-2ep'),
+      workDir: join(tmpdir(), 'unused'),
+      backend: 'none',
+    });
+    assert.deepEqual(other, [], 'no committed result would be redone');
+    assert.equal(current.length, readdirSync(join(ROOT, 'docs/results/study-2ep')).length);
   });
 });
 
