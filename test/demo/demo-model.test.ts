@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { CausalLM } from '../../src/models/causal-lm.js';
 import { loadCausalLM } from '../../src/models/checkpoint.js';
 import { TextTokenizer } from '../../src/models/tokenizer.js';
@@ -21,23 +21,41 @@ describe('demo: the bundled model and data', () => {
     assert.deepEqual(sizes, [4000, 300, 300]);
   });
 
-  it('is measurably pretrained: zero-shot validation loss ≥ 30 % below the same architecture with random weights', () => {
-    const config = JSON.parse(readFileSync(dir('model/config.json'), 'utf8'));
-    const tok = TextTokenizer.load(dir('model'));
-    const examples = readExamples(dir('data/validation.jsonl'), { source: 'source', target: 'target' }).slice(
-      0,
-      32,
-    );
-    const seqs = examples.map((e) =>
-      encodeCausal(e, tok, { prompt: 'tldr', maxInputLength: 160, maxOutputLength: 24, eosId: tok.eosId! }),
-    );
-    const pretrained = loadCausalLM(dir('model'));
-    const random = CausalLM.random(config, 'random', 123);
-    const lp = meanLoss(pretrained, seqs, tok.padId!, 8);
-    const lr = meanLoss(random, seqs, tok.padId!, 8);
-    pretrained.dispose();
-    random.dispose();
-    console.log(`      zero-shot validation loss: pretrained ${lp.toFixed(3)}, random ${lr.toFixed(3)}`);
-    assert.ok(lp <= 0.7 * lr, `pretrained ${lp} vs random ${lr}`);
+  // demo/model is what `npm start` fine-tunes; demo/model-large is the study's second model (issue 19).
+  for (const folder of ['model', 'model-large']) {
+    it(`demo/${folder} is measurably pretrained: zero-shot validation loss ≥ 30 % below the same architecture with random weights`, function () {
+      this.timeout(120_000);
+      const config = JSON.parse(readFileSync(dir(`${folder}/config.json`), 'utf8'));
+      const tok = TextTokenizer.load(dir(folder));
+      const examples = readExamples(dir('data/validation.jsonl'), {
+        source: 'source',
+        target: 'target',
+      }).slice(0, 32);
+      const seqs = examples.map((e) =>
+        encodeCausal(e, tok, { prompt: 'tldr', maxInputLength: 160, maxOutputLength: 24, eosId: tok.eosId! }),
+      );
+      const pretrained = loadCausalLM(dir(folder));
+      const random = CausalLM.random(config, 'random', 123);
+      const lp = meanLoss(pretrained, seqs, tok.padId!, 8);
+      const lr = meanLoss(random, seqs, tok.padId!, 8);
+      pretrained.dispose();
+      random.dispose();
+      console.log(
+        `      zero-shot validation loss (demo/${folder}): pretrained ${lp.toFixed(3)}, random ${lr.toFixed(3)}`,
+      );
+      assert.ok(lp <= 0.7 * lr, `pretrained ${lp} vs random ${lr}`);
+    });
+  }
+
+  it('demo/model-large is the study model the docs describe: 6 layers, d 320, ≤ 40 MB, demo/model’s tokenizer', () => {
+    const config = JSON.parse(readFileSync(dir('model-large/config.json'), 'utf8'));
+    assert.equal(config.num_hidden_layers, 6);
+    assert.equal(config.hidden_size, 320);
+    assert.equal(config.vocab_size, 4096);
+    const bytes = statSync(dir('model-large/model.safetensors')).size;
+    assert.ok(bytes <= 40 * 1024 * 1024, `${bytes} bytes`);
+    // The study compares the two models on one task: same tokens, so the same tokenizer, byte for byte.
+    for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+      assert.ok(readFileSync(dir(`model-large/${f}`)).equals(readFileSync(dir(`model/${f}`))), f);
   });
 });
