@@ -20,14 +20,22 @@
  * (GREENTRAINER_BACKEND to choose; the native one is several times faster). Executed FLOPs: the
  * FLOPs model's total × the executed/modeled ratio of the audited steps.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import { backendFromEnv } from '../src/config/env.js';
 import { type PresetName, presetNames } from '../src/train/presets.js';
-import { allMethods, currentResults, INTERVAL, runStudy, type StudyOptions, studyReport } from './study.js';
+import {
+  allMethods,
+  currentResults,
+  INTERVAL,
+  portablePath,
+  runStudy,
+  type StudyOptions,
+  studyReport,
+} from './study.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const { values } = parseArgs({
@@ -121,11 +129,23 @@ const { current: results, other } = currentResults({ ...study, methods });
 if (other.length > 0) console.log(`left out of the report (other settings or methods): ${other.join(', ')}`);
 if (results.length === 0) throw new Error(`${resultsDir}: no result files to report`);
 const demo = values.model === join(ROOT, 'demo/model') && values.data === join(ROOT, 'demo/data');
+/** A model folder as the report names it: its path (relative inside the repository) and its shape. */
+function describeModel(dir: string): string {
+  const at = portablePath(dir);
+  try {
+    const c = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const layers = c.num_hidden_layers ?? c.num_layers;
+    const width = c.hidden_size ?? c.d_model;
+    return `${at} (${String(c.model_type).toUpperCase()}, ${layers} layers, d ${width}, vocab ${c.vocab_size})`;
+  } catch {
+    return at;
+  }
+}
 const header = [
-  `# Results: the paper’s comparison on ${demo ? 'the demo model' : values.model}`,
+  `# Results: the paper’s comparison on ${demo ? 'the demo model' : portablePath(values.model)}`,
   '',
   `Command: \`npm run experiment -- ${process.argv.slice(2).join(' ')}\`, backend ${[...new Set(results.map((r) => r.backend))].join(', ')}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${new Date().toISOString().slice(0, 10)}; result files in docs/results/${values.results}/.`,
-  `Every run: ${demo ? 'demo/model (OPT, 4 layers, d 128, vocab 4096), demo/data' : `${values.model}, ${values.data}${values.preset ? ` (${values.preset})` : ''}`}, ${epochs !== undefined ? `${epochs} epochs` : `${steps} steps`} of batch 4, AdamW lr 5e-4 with 20 warm-up steps, re-selection every ${INTERVAL} steps (unless an ablation says otherwise); the test metric on the first ${values.test} test examples (beam 4), validation loss on the first ${values.validation} validation examples.`,
+  `Every run: ${describeModel(values.model)}, ${portablePath(values.data)}${values.preset ? ` (${values.preset})` : ''}, ${epochs !== undefined ? `${epochs} epochs` : `${steps} steps`} of batch 4, AdamW lr 5e-4 with 20 warm-up steps, re-selection every ${INTERVAL} steps (unless an ablation says otherwise); the test metric on the first ${values.test} test examples (beam 4), validation loss on the first ${values.validation} validation examples.`,
   '',
 ];
 const report = studyReport(
