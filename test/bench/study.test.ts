@@ -196,24 +196,32 @@ describe('bench/study: result files from any checkout', () => {
     assert.equal(portablePath('/clone/demo/data', '/clone'), portablePath(join(ROOT, 'demo/data')));
   });
 
-  it('counts every committed docs/results/study-2ep file as current for the documented command, from this checkout', () => {
-    // docs/results.md: --epochs 2 --test 100 --rhos 0.5,0.6,0.7,0.9,0.95 --results study-2ep (validation 200).
-    const { current, other } = currentResults({
-      model: join(ROOT, 'demo/model'),
-      data: join(ROOT, 'demo/data'),
-      splits: ['train', 'validation', 'test'],
-      seeds: [1, 2, 3],
-      epochs: 2,
-      test: 100,
-      validation: 200,
-      methods: allMethods([0.5, 0.6, 0.7, 0.9, 0.95]),
-      resultsDir: join(ROOT, 'docs/results/study-2ep'),
-      workDir: join(tmpdir(), 'unused'),
-      backend: 'none',
+  // The documented commands (docs/results.md): the small model's study, and the larger model's.
+  const studies = [
+    { results: 'study-2ep', model: 'demo/model', rhos: [0.5, 0.6, 0.7, 0.9, 0.95] },
+    { results: 'study-large', model: 'demo/model-large', rhos: [0.5, 0.6, 0.7] },
+  ];
+  for (const study of studies) {
+    it(`counts every committed docs/results/${study.results} file as current for its documented command`, () => {
+      // --epochs 2 --test 100 (validation 200), --model, --rhos and --results as documented.
+      const { current, other } = currentResults({
+        model: join(ROOT, study.model),
+        data: join(ROOT, 'demo/data'),
+        splits: ['train', 'validation', 'test'],
+        seeds: [1, 2, 3],
+        epochs: 2,
+        test: 100,
+        validation: 200,
+        methods: allMethods(study.rhos),
+        resultsDir: join(ROOT, 'docs/results', study.results),
+        workDir: join(tmpdir(), 'unused'),
+        backend: 'none',
+      });
+      assert.deepEqual(other, [], 'no committed result would be redone');
+      assert.ok(current.length > 0);
+      assert.equal(current.length, readdirSync(join(ROOT, 'docs/results', study.results)).length);
     });
-    assert.deepEqual(other, [], 'no committed result would be redone');
-    assert.equal(current.length, readdirSync(join(ROOT, 'docs/results/study-2ep')).length);
-  });
+  }
 });
 
 describe('bench/study: statistics', () => {
