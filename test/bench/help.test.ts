@@ -1,26 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
+import { type Collected, spawnCollect } from '../helpers/spawn.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** Runs `node --import tsx bench/<script> ...args` in the repository root. */
-function bench(
-  script: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', `bench/${script}`, ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function bench(script: string, args: string[]): Promise<Collected> {
+  return spawnCollect(process.execPath, ['--import', 'tsx', `bench/${script}`, ...args], { cwd: ROOT });
 }
 
 // Every bench script with flags; `--help` must answer before any model loads or daemon starts.

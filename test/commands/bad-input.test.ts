@@ -6,7 +6,6 @@
  * credential (every secret in the fixtures contains SENTINEL or hunter2).
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -22,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CheckpointStore } from '../../src/train/checkpoint-store.js';
 import { testBackend, useBackend } from '../helpers/backend.js';
+import { spawnCollect } from '../helpers/spawn.js';
 import { type TinyJob, tinyJob } from '../helpers/tiny-job.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,34 +41,22 @@ interface Result {
 }
 
 /** Runs `greentrainer …args` (through a shell when `pipe` is given: `| head -1`). */
-function cli(args: readonly string[], pipe?: string): Promise<Result> {
+async function cli(args: readonly string[], pipe?: string): Promise<Result> {
   const node = [process.execPath, '--import', 'tsx', '--import', RSS_HOOK, 'src/cli.ts', ...args];
   const [cmd, argv] = pipe
     ? ['bash', ['-o', 'pipefail', '-c', `${node.map((a) => `'${a}'`).join(' ')} ${pipe}`]]
     : [node[0]!, node.slice(1)];
-  const child = spawn(cmd, argv, {
+  const { code, stdout, stderr } = await spawnCollect(cmd, argv, {
     cwd: root,
     env: { ...process.env, GREENTRAINER_BACKEND: testBackend() },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  return new Promise((resolve) =>
-    child.on('close', (status) => {
-      const rss = /\nmax_rss_kb=(\d+)\n/.exec(stderr);
-      resolve({
-        status,
-        stdout,
-        stderr: stderr.replace(/\nmax_rss_kb=\d+\n/, ''),
-        maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
-      });
-    }),
-  );
+  const rss = /\nmax_rss_kb=(\d+)\n/.exec(stderr);
+  return {
+    status: code,
+    stdout,
+    stderr: stderr.replace(/\nmax_rss_kb=\d+\n/, ''),
+    maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
+  };
 }
 
 interface Case {
