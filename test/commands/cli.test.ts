@@ -304,7 +304,7 @@ describe('cli', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(
         r.stdout,
-        /longrope\.json: family llama, config refused:\n {2}- rope_scaling\.rope_type: RoPE type "longrope" is not implemented/,
+        /longrope\.json: family llama, config refused:\n {2}- rope_scaling\.rope_type: RoPE type "longrope" is not supported/,
       );
     });
 

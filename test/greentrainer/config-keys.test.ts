@@ -69,7 +69,7 @@ describe('greentrainer/architectures/config-keys', () => {
     const longrope = { rope_type: 'longrope', short_factor: [1], long_factor: [1], factor: 2 };
     refuses(
       { ...LLAMA, rope_scaling: longrope },
-      /rope_scaling\.rope_type: RoPE type "longrope" is not implemented; implemented: default, linear, dynamic, llama3, yarn/,
+      /rope_scaling\.rope_type: RoPE type "longrope" is not supported; supported: default, linear, dynamic, llama3, yarn/,
     );
     refuses(
       { ...LLAMA, rope_parameters: { ...longrope, rope_theta: 1e4 } },
@@ -77,14 +77,14 @@ describe('greentrainer/architectures/config-keys', () => {
     );
     refuses(
       { ...LLAMA, rope_scaling: { type: 'su', factor: 2 } },
-      /rope_scaling\.type: RoPE type "su" is not implemented/,
+      /rope_scaling\.type: RoPE type "su" is not supported/,
     );
   });
 
   it('refuses RoPE keys the type does not read, partial rotation, and missing factors', () => {
     refuses(
       { ...LLAMA, rope_scaling: { rope_type: 'linear', factor: 2, beta_fast: 8 } },
-      /rope_scaling\.beta_fast: not read by RoPE type 'linear' and not implemented; 'linear' reads: factor/,
+      /rope_scaling\.beta_fast: not read by RoPE type 'linear' and not supported; 'linear' reads: factor/,
     );
     refuses(
       { ...LLAMA, partial_rotary_factor: 0.5 },

@@ -24,7 +24,7 @@ export const OptConfig = z.looseObject({
   tie_word_embeddings: z.boolean().default(true),
   activation_function: z.string().default('relu'),
   layer_norm_eps: z.number().positive().default(1e-5),
-  // LayerNorms without weights and biases are not implemented (no OPT checkpoint uses them).
+  // LayerNorms without weights and biases are not supported (no OPT checkpoint uses them).
   layer_norm_elementwise_affine: z.literal(true).default(true),
 });
 export type OptConfig = z.infer<typeof OptConfig>;

@@ -104,7 +104,7 @@ export function parseRope(raw: Raw, maxPositions: number, source: string): Rope 
   if (partial !== 1)
     fail(
       'partial_rotary_factor',
-      `partial rotary embeddings (${JSON.stringify(partial)}) are not implemented; expected 1`,
+      `partial rotary embeddings (${JSON.stringify(partial)}) are not supported; expected 1`,
     );
   const theta =
     'rope_theta' in p
@@ -125,7 +125,7 @@ function ropeType(p: Raw, r: Reader): RopeType {
   if (typeof type !== 'string' || !(type in TYPE_KEYS))
     r.fail(
       r.at(typeKey),
-      `RoPE type ${JSON.stringify(type)} is not implemented; implemented: ${ropeTypes.join(', ')}`,
+      `RoPE type ${JSON.stringify(type)} is not supported; supported: ${ropeTypes.join(', ')}`,
     );
   const t = type as RopeType;
   const common = ['rope_type', 'type', 'rope_theta', 'partial_rotary_factor'];
@@ -133,7 +133,7 @@ function ropeType(p: Raw, r: Reader): RopeType {
     if (common.includes(key) || TYPE_KEYS[t].includes(key)) continue;
     r.fail(
       r.at(key),
-      `not read by RoPE type '${t}' and not implemented; '${t}' reads: ${TYPE_KEYS[t].join(', ') || 'nothing'}`,
+      `not read by RoPE type '${t}' and not supported; '${t}' reads: ${TYPE_KEYS[t].join(', ') || 'nothing'}`,
     );
   }
   return t;
