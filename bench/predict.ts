@@ -6,7 +6,8 @@
  * error as a share of a whole interval's steps at that intensity; the machine's pace in the
  * interval (the mean wall time between its steps ÷ the run's mean at the same ρ: what
  * no model of the trainer predicts) and the error once the measured steps are scaled to the mean
- * pace; then the finish error.
+ * pace; then the finish error, and the error in the time spent running (the finish less the time
+ * paused: a budget policy's finish moves by a whole interval when the job's end crosses one).
  *
  *   npm run bench:predict [-- --interval 30 --linear-steps 20000 --budget-steps 10000 --json]
  *
@@ -54,6 +55,9 @@ interface Outcome {
   readonly policy: PredictionPolicy;
   readonly steps: number;
   readonly finish_error: number;
+  /** The error in the time spent running: the finish less the time paused. */
+  readonly running_error: number;
+  readonly paused_s: { readonly simulated: number; readonly measured: number };
   readonly rows: Array<Interval & { error: number; paced_error: number }>;
   readonly within_10: number;
   readonly paced_within_10: number;
@@ -68,8 +72,11 @@ async function runOne(kind: PredictionPolicy): Promise<Outcome> {
     selectionInterval: steps + 1,
   });
   const start = Date.parse(sim.start);
-  const finishError =
-    (Date.parse(sim.policy.finish!) - start) / (Date.parse(sim.measured.finish!) - start) - 1;
+  const simulatedMs = Date.parse(sim.policy.finish!) - start;
+  const measuredMs = Date.parse(sim.measured.finish!) - start;
+  const finishError = simulatedMs / measuredMs - 1;
+  const runningError =
+    (simulatedMs - 1000 * sim.policy.paused_s) / (measuredMs - 1000 * sim.measured.paused_s) - 1;
   const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
   const intervals = sim.intervals.slice(0, last + 1);
   const whole = wholeInterval(intervals);
@@ -86,6 +93,8 @@ async function runOne(kind: PredictionPolicy): Promise<Outcome> {
     policy: kind,
     steps,
     finish_error: finishError,
+    running_error: runningError,
+    paused_s: { simulated: sim.policy.paused_s, measured: sim.measured.paused_s },
     rows,
     within_10: inner.filter((r) => Math.abs(r.error) <= 0.1).length,
     paced_within_10: inner.filter((r) => Math.abs(r.paced_error) <= 0.1).length,
@@ -100,7 +109,8 @@ if (values.json) console.log(JSON.stringify({ interval_s: intervalS, outcomes },
 else
   for (const o of outcomes) {
     console.log(
-      `\n${o.policy} policy, ${o.steps} steps, ${intervalS} s per trace interval: finish simulated ${pct(o.finish_error)} against measured; ` +
+      `\n${o.policy} policy, ${o.steps} steps, ${intervalS} s per trace interval: finish simulated ${pct(o.finish_error)} against measured ` +
+        `(running time ${pct(o.running_error)}; paused ${o.paused_s.simulated.toFixed(1)} s simulated, ${o.paused_s.measured.toFixed(1)} s measured); ` +
         `whole intervals within ±10 %: ${o.within_10} of ${o.whole_intervals} as measured, ${o.paced_within_10} at the machine's mean pace`,
     );
     console.log('interval  g/kWh  simulated  measured  error  machine pace  error at mean pace');

@@ -37,13 +37,23 @@ async function runToEnd(kind: PredictionPolicy, epochs: number) {
 function assertPredicted({ sim, events }: { sim: Simulated; events: string }, steps: number): void {
   assert.equal(sim.measured.steps, steps);
   assert.equal(sim.policy.steps, steps);
+  // The finish, and the time spent running (the finish less the time paused): each within ±10 %,
+  // but a different number of paused seconds may move the finish by as much. A budget policy
+  // pauses whole intervals, so a job whose end falls near a clean interval's end either finishes
+  // in it or waits out the dirty one after: a 1 % pace error moves the finish by a whole interval.
+  // That is the policy's step, not the model's error (CI measured a finish at 41.4 s that the
+  // simulator put at 49.2 s, past one 6 s pause); the running time must still agree, and the
+  // progress curve below bounds the steps carried past the pause to 10 % of the job.
   const start = Date.parse(sim.start);
   const measuredMs = Date.parse(sim.measured.finish!) - start;
   const simulatedMs = Date.parse(sim.policy.finish!) - start;
-  assert.ok(
-    Math.abs(simulatedMs / measuredMs - 1) <= 0.1,
-    `finish: simulated ${simulatedMs} ms after the start, measured ${measuredMs} ms`,
-  );
+  const measuredRunMs = Math.round(measuredMs - sim.measured.paused_s * 1000);
+  const simulatedRunMs = Math.round(simulatedMs - sim.policy.paused_s * 1000);
+  const finish = `finish: simulated ${simulatedMs} ms after the start (${simulatedRunMs} running), measured ${measuredMs} ms (${measuredRunMs} running)`;
+  console.log(`      ${finish}`);
+  assert.ok(Math.abs(simulatedRunMs / measuredRunMs - 1) <= 0.1, finish);
+  const pausedMs = Math.abs(sim.policy.paused_s - sim.measured.paused_s) * 1000;
+  assert.ok(Math.abs(simulatedMs - measuredMs) <= 0.1 * measuredMs + pausedMs, finish);
   // Steps in every trace interval, within ±10 % of what a whole interval at its intensity holds
   // (the most any interval at that intensity measured; a fraction of the interval's own count
   // would not do: the first and last intervals are partial, and a paused one holds a handful) —

@@ -17,8 +17,8 @@ export interface Interval {
 }
 
 export interface Simulated {
-  readonly policy: { steps: number; finish: string | null };
-  readonly measured: { steps: number; finish: string | null };
+  readonly policy: { steps: number; finish: string | null; paused_s: number };
+  readonly measured: { steps: number; finish: string | null; paused_s: number };
   readonly start: string;
   readonly intervals: readonly Interval[];
 }
