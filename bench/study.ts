@@ -69,16 +69,19 @@ export function allMethods(rhos: readonly number[]): Method[] {
     ...[25, 400].map((interval) =>
       ablation({ id: `abl-int${interval}`, label: `ρ ${r}, re-selection every ${interval} steps`, interval }),
     ),
-    // At ρ 0.9 on demo/model the selection alternates: every other re-selection trades the tied
-    // embedding for about ten other tensors, which then restart their moments.
-    {
-      ...ablation({
-        id: 'abl-keep-0.9',
-        label: 'ρ 0.9, leaving tensors keep their moments',
-        moments: 'keep',
+    // Where the selection alternates, every other re-selection trades the tied embedding for other
+    // tensors, which then restart their moments: at ρ 0.9 on demo/model (about ten tensors), at
+    // ρ 0.8 on demo/model-large (about 55).
+    ...[0.8, 0.9].map(
+      (rho): Method => ({
+        ...ablation({
+          id: `abl-keep-${rho}`,
+          label: `ρ ${rho}, leaving tensors keep their moments`,
+          moments: 'keep',
+        }),
+        rho,
       }),
-      rho: 0.9,
-    },
+    ),
     {
       ...ablation({ id: 'abl-fresh-0.9', label: 'ρ 0.9, first-step Δw for every tensor', moments: 'fresh' }),
       rho: 0.9,
