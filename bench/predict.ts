@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.js';
 import {
+  finishTimes,
   type Interval,
   type PredictionPolicy,
   runAndSimulate,
@@ -71,12 +72,9 @@ async function runOne(kind: PredictionPolicy): Promise<Outcome> {
     train: `epochs: 1000, max_steps: ${steps}`,
     selectionInterval: steps + 1,
   });
-  const start = Date.parse(sim.start);
-  const simulatedMs = Date.parse(sim.policy.finish!) - start;
-  const measuredMs = Date.parse(sim.measured.finish!) - start;
-  const finishError = simulatedMs / measuredMs - 1;
-  const runningError =
-    (simulatedMs - 1000 * sim.policy.paused_s) / (measuredMs - 1000 * sim.measured.paused_s) - 1;
+  const t = finishTimes(sim);
+  const finishError = t.simulatedMs / t.measuredMs - 1;
+  const runningError = t.simulatedRunMs / t.measuredRunMs - 1;
   const last = sim.intervals.findLastIndex((i) => i.steps > 0 || i.measured_steps > 0);
   const intervals = sim.intervals.slice(0, last + 1);
   const whole = wholeInterval(intervals);

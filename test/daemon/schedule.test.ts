@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { testBackend, useBackend } from '../helpers/backend.js';
 import { daemonSetup, getJson, logRecords, metric, startDaemon, until } from '../helpers/daemon.js';
 import {
+  finishTimes,
   type Interval,
   type PredictionPolicy,
   runAndSimulate,
@@ -44,11 +45,10 @@ function assertPredicted({ sim, events }: { sim: Simulated; events: string }, st
   // That is the policy's step, not the model's error (CI measured a finish at 41.4 s that the
   // simulator put at 49.2 s, past one 6 s pause); the running time must still agree, and the
   // progress curve below bounds the steps carried past the pause to 10 % of the job.
-  const start = Date.parse(sim.start);
-  const measuredMs = Date.parse(sim.measured.finish!) - start;
-  const simulatedMs = Date.parse(sim.policy.finish!) - start;
-  const measuredRunMs = Math.round(measuredMs - sim.measured.paused_s * 1000);
-  const simulatedRunMs = Math.round(simulatedMs - sim.policy.paused_s * 1000);
+  const t = finishTimes(sim);
+  const { measuredMs, simulatedMs } = t;
+  const measuredRunMs = Math.round(t.measuredRunMs);
+  const simulatedRunMs = Math.round(t.simulatedRunMs);
   const finish = `finish: simulated ${simulatedMs} ms after the start (${simulatedRunMs} running), measured ${measuredMs} ms (${measuredRunMs} running)`;
   console.log(`      ${finish}`);
   assert.ok(Math.abs(simulatedRunMs / measuredRunMs - 1) <= 0.1, finish);

@@ -85,3 +85,24 @@ export function wholeInterval(intervals: readonly Interval[]): (intensity: numbe
       ...intervals.filter((i) => i.intensity === intensity).map((i) => i.measured_steps),
     );
 }
+
+/**
+ * When the simulation and the daemon finished, in ms after the start, and the time each spent
+ * running: the finish less the time paused.
+ */
+export function finishTimes(sim: Simulated): {
+  simulatedMs: number;
+  measuredMs: number;
+  simulatedRunMs: number;
+  measuredRunMs: number;
+} {
+  const start = Date.parse(sim.start);
+  const simulatedMs = Date.parse(sim.policy.finish!) - start;
+  const measuredMs = Date.parse(sim.measured.finish!) - start;
+  return {
+    simulatedMs,
+    measuredMs,
+    simulatedRunMs: simulatedMs - 1000 * sim.policy.paused_s,
+    measuredRunMs: measuredMs - 1000 * sim.measured.paused_s,
+  };
+}
